@@ -1,0 +1,42 @@
+"""Result types the engine returns; they know nothing about Slack or terminals."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from bot.knowledge import Entry, PortInfo
+
+Status = Literal["answered", "ambiguous", "no_match"]
+
+
+@dataclass(frozen=True, slots=True)
+class Suggestion:
+    """A nearby entry offered as "did you mean"."""
+
+    entry: Entry
+    score: float
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    """The matcher's decision for one question."""
+
+    question: str
+    status: Status
+    score: float
+    entry: Entry | None
+    suggestions: tuple[Suggestion, ...]
+    ports: tuple[PortInfo, ...]
+    note: str = ""
+    """Extra honest context, e.g. "Port 22 is SSH, not an email port."."""
+
+
+@dataclass(frozen=True, slots=True)
+class PortCard:
+    """Everything known about one port number."""
+
+    port: int
+    info: PortInfo | None
+    entry: Entry | None
+    note: str

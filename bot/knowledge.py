@@ -1,0 +1,408 @@
+"""The curated knowledge base: typed entries and port rows loaded from YAML.
+
+Loading validates every field and collects *all* problems (file, entry, field, message)
+instead of stopping at the first, so `mailport kb check` can report them together.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+DEFAULT_DIR = Path(__file__).resolve().parent.parent / "knowledge"
+PACKAGED_DIR = Path(__file__).resolve().parent / "_knowledge"
+
+ENTRY_ID = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+TLS_MODES = ("none", "starttls", "implicit")
+USES = ("relay", "submission", "retrieval", "delivery", "filtering", "web", "other")
+STATUSES = ("standard", "legacy", "unofficial")
+TRANSPORTS = ("tcp", "udp", "tcp/udp")
+SHORT_MAX = 300
+DETAIL_MAX = 2500
+
+
+@dataclass(frozen=True, slots=True)
+class Source:
+    """A citation: an RFC section or an official document."""
+
+    title: str
+    url: str
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """One curated question with its answers."""
+
+    id: str
+    question: str
+    alternates: tuple[str, ...]
+    short: str
+    detail: str
+    ports: tuple[int, ...]
+    tags: tuple[str, ...]
+    sources: tuple[Source, ...]
+    related: tuple[str, ...]
+    reviewed: dt.date
+    file: str = ""
+
+    @property
+    def phrasings(self) -> tuple[str, ...]:
+        """The canonical question followed by every alternate."""
+        return (self.question, *self.alternates)
+
+
+@dataclass(frozen=True, slots=True)
+class PortInfo:
+    """One row of the port table."""
+
+    port: int
+    service: str
+    name: str
+    transport: str
+    tls: str
+    use: str
+    status: str
+    email: bool
+    rfcs: tuple[int, ...]
+    note: str
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """A validation finding, located as precisely as possible."""
+
+    file: str
+    entry: str
+    field: str
+    message: str
+
+    def __str__(self) -> str:
+        where = ":".join(part for part in (self.file, self.entry, self.field) if part)
+        return f"{where}: {self.message}"
+
+
+class KnowledgeError(Exception):
+    """The knowledge base could not be loaded; `problems` says why."""
+
+    def __init__(self, problems: list[Problem]) -> None:
+        self.problems = problems
+        super().__init__("\n".join(str(p) for p in problems))
+
+
+@dataclass(slots=True)
+class KnowledgeBase:
+    """Entries by id, port rows by number, and the entry that answers each port."""
+
+    entries: dict[str, Entry]
+    ports: dict[int, PortInfo]
+    port_entries: dict[int, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if not self.port_entries:
+            self.port_entries = _port_entries(self.entries.values())
+
+    def entry_for_port(self, port: int) -> Entry | None:
+        """The entry dedicated to `port` (`port-465`), or the narrowest entry about it."""
+        entry_id = self.port_entries.get(port)
+        return self.entries[entry_id] if entry_id else None
+
+    def port_note(self, port: int) -> str:
+        """One honest line about a port number, whether or not it is a mail port."""
+        info = self.ports.get(port)
+        if not 0 < port < 65536:
+            return f"{port} is not a valid TCP port number (ports run from 1 to 65535)."
+        if info is None:
+            return f"Port {port} is not in my port table; it is not a standard email port."
+        if not info.email:
+            return f"Port {port} is {info.name} ({info.service}), not an email port."
+        if port not in self.port_entries:
+            return f"Port {port} is {info.name} ({info.service}); I have no separate entry for it."
+        return f"Port {port} is {info.name} ({info.service})."
+
+    def port_rows(self, ports: Iterable[int]) -> tuple[PortInfo, ...]:
+        """Port-table rows for `ports`, in the given order, skipping unknown ports."""
+        return tuple(self.ports[p] for p in dict.fromkeys(ports) if p in self.ports)
+
+
+def _port_entries(entries: Iterable[Entry]) -> dict[int, str]:
+    chosen: dict[int, Entry] = {}
+    for entry in entries:
+        for port in entry.ports:
+            best = chosen.get(port)
+            if best is None or _port_rank(entry, port) < _port_rank(best, port):
+                chosen[port] = entry
+    return {port: entry.id for port, entry in chosen.items()}
+
+
+def _port_rank(entry: Entry, port: int) -> tuple[int, int, str]:
+    return (0 if entry.id == f"port-{port}" else 1, len(entry.ports), entry.id)
+
+
+def default_dir() -> Path:
+    """The knowledge directory: the source checkout's, else the one packaged with the wheel."""
+    return DEFAULT_DIR if DEFAULT_DIR.is_dir() else PACKAGED_DIR
+
+
+def load(directory: Path | None = None) -> KnowledgeBase:
+    """Load and validate `directory` (ports.yaml + entries/*.yaml); raise KnowledgeError."""
+    kb, problems = load_with_problems(directory)
+    if problems:
+        raise KnowledgeError(problems)
+    return kb
+
+
+def load_with_problems(directory: Path | None = None) -> tuple[KnowledgeBase, list[Problem]]:
+    """Load what is valid and return it with every problem found on the way."""
+    root = directory or default_dir()
+    problems: list[Problem] = []
+    ports = _load_ports(root / "ports.yaml", problems)
+    entries: dict[str, Entry] = {}
+    entry_files = sorted((root / "entries").glob("*.yaml")) if (root / "entries").is_dir() else []
+    if not entry_files:
+        problems.append(Problem(_rel(root / "entries"), "", "", "no entry files (*.yaml) found"))
+    for path in entry_files:
+        for entry in _load_entries(path, problems):
+            if entry.id in entries:
+                problems.append(
+                    Problem(
+                        _rel(path),
+                        entry.id,
+                        "id",
+                        f"duplicate id, first in {entries[entry.id].file}",
+                    )
+                )
+                continue
+            entries[entry.id] = entry
+    problems.extend(_cross_check(entries, ports))
+    return KnowledgeBase(entries=entries, ports=ports), problems
+
+
+def _rel(path: Path) -> str:
+    try:
+        return str(path.relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
+
+
+def _read_yaml(path: Path, problems: list[Problem]) -> Any:
+    try:
+        with path.open(encoding="utf-8") as fh:
+            return yaml.safe_load(fh)
+    except FileNotFoundError:
+        problems.append(Problem(_rel(path), "", "", "file not found"))
+    except (yaml.YAMLError, UnicodeDecodeError) as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark else ""
+        reason = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        problems.append(Problem(_rel(path), "", "", f"not valid YAML{where}: {reason}"))
+    return None
+
+
+def _as_list(data: Any, path: Path, problems: list[Problem]) -> list[Any]:
+    if data is None:
+        return []
+    if isinstance(data, dict):
+        return [data]
+    if isinstance(data, list):
+        return data
+    problems.append(Problem(_rel(path), "", "", "expected a list of mappings"))
+    return []
+
+
+class _Fields:
+    """Reads typed fields out of one YAML mapping, recording problems instead of raising."""
+
+    def __init__(self, data: dict[str, Any], file: str, label: str, problems: list[Problem]):
+        self.data, self.file, self.label, self.problems = data, file, label, problems
+        self.ok = True
+
+    def fail(self, name: str, message: str) -> None:
+        self.ok = False
+        self.problems.append(Problem(self.file, self.label, name, message))
+
+    def unknown(self, allowed: Iterable[str]) -> None:
+        for name in sorted(set(self.data) - set(allowed), key=str):
+            self.fail(str(name), "unknown field")
+
+    def get(self, name: str, check: Callable[[Any], str | None], default: Any = None) -> Any:
+        if name not in self.data:
+            if default is None:
+                self.fail(name, "missing")
+            return default
+        value = self.data[name]
+        error = check(value)
+        if error:
+            self.fail(name, error)
+            return default
+        return value
+
+
+def _text(limit: int | None = None) -> Callable[[Any], str | None]:
+    def check(value: Any) -> str | None:
+        if not isinstance(value, str) or not value.strip():
+            return "must be non-empty text"
+        if limit and len(value) > limit:
+            return f"is {len(value)} characters, limit {limit}"
+        return None
+
+    return check
+
+
+def _choice(options: tuple[str, ...]) -> Callable[[Any], str | None]:
+    return lambda v: None if v in options else f"must be one of {', '.join(options)}"
+
+
+def _port_number(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and 0 < value < 65536
+
+
+def _int_list(value: Any) -> str | None:
+    if not isinstance(value, list) or not all(_port_number(v) for v in value):
+        return "must be a list of numbers 1-65535"
+    return None
+
+
+def _text_list(value: Any) -> str | None:
+    if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
+        return "must be a list of non-empty strings"
+    return None
+
+
+def _date(value: Any) -> str | None:
+    return None if isinstance(value, dt.date) else "must be a date (YYYY-MM-DD)"
+
+
+def _sources(value: Any) -> str | None:
+    if not isinstance(value, list) or not value:
+        return "must be a non-empty list of {title, url}"
+    for item in value:
+        if not isinstance(item, dict) or set(item) != {"title", "url"}:
+            return "each source needs exactly title and url"
+        if not str(item["url"]).startswith("https://"):
+            return f"source url must start with https:// ({item['url']})"
+    return None
+
+
+ENTRY_FIELDS = (
+    "id",
+    "question",
+    "alternates",
+    "short",
+    "detail",
+    "ports",
+    "tags",
+    "sources",
+    "related",
+    "reviewed",
+)
+PORT_FIELDS = (
+    "port",
+    "service",
+    "name",
+    "transport",
+    "tls",
+    "use",
+    "status",
+    "email",
+    "rfcs",
+    "note",
+)
+
+
+def _load_entries(path: Path, problems: list[Problem]) -> list[Entry]:
+    file = _rel(path)
+    out = []
+    for index, data in enumerate(_as_list(_read_yaml(path, problems), path, problems)):
+        label = f"#{index + 1}"
+        if not isinstance(data, dict):
+            problems.append(Problem(file, label, "", "entry must be a mapping"))
+            continue
+        if isinstance(data.get("id"), str):
+            label = data["id"]
+        entry = _entry(_Fields(data, file, label, problems))
+        if entry:
+            out.append(entry)
+    return out
+
+
+def _entry(f: _Fields) -> Entry | None:
+    f.unknown(ENTRY_FIELDS)
+    entry_id = f.get(
+        "id",
+        lambda v: (
+            None if isinstance(v, str) and ENTRY_ID.match(v) else "must be kebab-case (a-z, 0-9, -)"
+        ),
+    )
+    values = dict(
+        question=f.get("question", _text(200)),
+        alternates=tuple(f.get("alternates", _text_list, [])),
+        short=f.get("short", _text(SHORT_MAX)),
+        detail=f.get("detail", _text(DETAIL_MAX)),
+        ports=tuple(f.get("ports", _int_list, [])),
+        tags=tuple(f.get("tags", _text_list, [])),
+        sources=tuple(
+            Source(str(s["title"]), str(s["url"])) for s in f.get("sources", _sources, [])
+        ),
+        related=tuple(f.get("related", _text_list, [])),
+        reviewed=f.get("reviewed", _date),
+    )
+    if not f.ok:
+        return None
+    return Entry(id=entry_id, file=f.file, **values)
+
+
+def _load_ports(path: Path, problems: list[Problem]) -> dict[int, PortInfo]:
+    file = _rel(path)
+    ports: dict[int, PortInfo] = {}
+    for index, data in enumerate(_as_list(_read_yaml(path, problems), path, problems)):
+        if not isinstance(data, dict):
+            problems.append(Problem(file, f"#{index + 1}", "", "row must be a mapping"))
+            continue
+        f = _Fields(data, file, f"port {data.get('port', f'#{index + 1}')}", problems)
+        row = _port(f)
+        if row and row.port in ports:
+            f.fail("port", "duplicate port")
+        elif row:
+            ports[row.port] = row
+    return ports
+
+
+def _port(f: _Fields) -> PortInfo | None:
+    f.unknown(PORT_FIELDS)
+    values = dict(
+        port=f.get("port", lambda v: None if _port_number(v) else "must be a number 1-65535"),
+        service=f.get("service", _text(40)),
+        name=f.get("name", _text(80)),
+        transport=f.get("transport", _choice(TRANSPORTS)),
+        tls=f.get("tls", _choice(TLS_MODES)),
+        use=f.get("use", _choice(USES)),
+        status=f.get("status", _choice(STATUSES)),
+        email=f.get("email", lambda v: None if isinstance(v, bool) else "must be true or false"),
+        rfcs=tuple(f.get("rfcs", _int_list, [])),
+        note=f.get("note", _text(300)),
+    )
+    return PortInfo(**values) if f.ok else None
+
+
+def _cross_check(entries: dict[str, Entry], ports: dict[int, PortInfo]) -> list[Problem]:
+    problems = []
+    for entry in entries.values():
+        for ref in entry.related:
+            if ref not in entries:
+                problems.append(
+                    Problem(entry.file, entry.id, "related", f"unknown entry id {ref!r}")
+                )
+            elif ref == entry.id:
+                problems.append(Problem(entry.file, entry.id, "related", "refers to itself"))
+        for port in entry.ports:
+            if port not in ports:
+                problems.append(
+                    Problem(entry.file, entry.id, "ports", f"port {port} is not in ports.yaml")
+                )
+    return problems

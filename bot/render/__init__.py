@@ -1,0 +1,1 @@
+"""Renderers: each turns one engine result type into one output format."""

@@ -1,0 +1,61 @@
+"""Engine results as JSON-ready dicts: the stable contract of `mailport ask --json`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bot.answers import Answer, PortCard
+from bot.knowledge import Entry, PortInfo
+
+
+def port_row(info: PortInfo) -> dict[str, Any]:
+    """One port-table row."""
+    return {
+        "port": info.port,
+        "service": info.service,
+        "name": info.name,
+        "transport": info.transport,
+        "tls": info.tls,
+        "use": info.use,
+        "status": info.status,
+        "email": info.email,
+        "rfcs": list(info.rfcs),
+        "note": info.note,
+    }
+
+
+def entry(item: Entry) -> dict[str, Any]:
+    """The public fields of an entry."""
+    return {
+        "id": item.id,
+        "question": item.question,
+        "short": item.short,
+        "detail": item.detail,
+        "ports": list(item.ports),
+        "sources": [{"title": s.title, "url": s.url} for s in item.sources],
+    }
+
+
+def answer(result: Answer) -> dict[str, Any]:
+    """`{"status", "score", "entry", "suggestions", "ports", "note"}`."""
+    return {
+        "status": result.status,
+        "score": result.score,
+        "entry": entry(result.entry) if result.entry else None,
+        "suggestions": [
+            {"id": s.entry.id, "question": s.entry.question, "score": s.score}
+            for s in result.suggestions
+        ],
+        "ports": [port_row(info) for info in result.ports],
+        "note": result.note,
+    }
+
+
+def port_card(card: PortCard) -> dict[str, Any]:
+    """`{"port", "rows", "entry_id", "note"}`."""
+    return {
+        "port": card.port,
+        "rows": [port_row(card.info)] if card.info else [],
+        "entry_id": card.entry.id if card.entry else None,
+        "note": card.note,
+    }

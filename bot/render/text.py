@@ -1,0 +1,107 @@
+"""Engine results as terminal text."""
+
+from __future__ import annotations
+
+import re
+import textwrap
+from collections.abc import Sequence
+
+from bot.answers import Answer, PortCard
+from bot.knowledge import Entry, PortInfo, Problem
+
+WIDTH = 88
+TLS_LABELS = {"none": "none", "starttls": "STARTTLS", "implicit": "implicit TLS"}
+_BOLD = re.compile(r"(?<![\w*])\*([^*\n]+)\*(?![\w*])")
+
+
+def _plain(mrkdwn: str) -> str:
+    """Drop Slack's *bold* markers; keep `code` and bullets readable in a terminal."""
+    return _BOLD.sub(r"\1", mrkdwn)
+
+
+def _wrap(text: str, indent: str = "") -> str:
+    lines = []
+    for line in _plain(text).splitlines():
+        if not line.strip():
+            lines.append("")
+            continue
+        lead = re.match(r"\s*(?:[•\-*]|\d+\.)\s+", line)
+        hang = indent + " " * (len(lead.group(0)) if lead else 0)
+        lines.append(
+            textwrap.fill(line.strip(), WIDTH, initial_indent=indent, subsequent_indent=hang)
+        )
+    return "\n".join(lines)
+
+
+def port_table(rows: Sequence[PortInfo]) -> str:
+    """A fixed-width port table."""
+    if not rows:
+        return ""
+    header = ("Port", "Service", "TLS", "Use", "Status", "Email", "RFCs")
+    body = [
+        (
+            str(r.port),
+            r.service,
+            TLS_LABELS[r.tls],
+            r.use,
+            r.status,
+            "yes" if r.email else "no",
+            ", ".join(str(n) for n in r.rfcs) or "-",
+        )
+        for r in rows
+    ]
+    widths = [max(len(row[i]) for row in (header, *body)) for i in range(len(header))]
+    fmt = "  ".join(f"{{:<{w}}}" for w in widths)
+    return "\n".join(fmt.format(*row).rstrip() for row in (header, *body))
+
+
+def _sources(item: Entry) -> str:
+    lines = [f"  - {s.title} <{s.url}>" for s in item.sources]
+    return "Sources (reviewed {}):\n{}".format(item.reviewed.isoformat(), "\n".join(lines))
+
+
+def entry(item: Entry, rows: Sequence[PortInfo]) -> str:
+    """Short answer, detail, port table and sources."""
+    parts = [_wrap(item.short), _wrap(item.detail.strip())]
+    if rows:
+        parts.append(port_table(rows))
+    parts.append(_sources(item))
+    return "\n\n".join(parts)
+
+
+def answer(result: Answer) -> str:
+    """The answer, or suggestions, or an honest "no answer"."""
+    parts = [_wrap(result.note)] if result.note else []
+    if result.status == "answered" and result.entry:
+        parts.append(entry(result.entry, result.ports))
+    elif result.status == "ambiguous":
+        parts.append("Did you mean:\n" + _suggestions(result))
+    else:
+        parts.append("I don't have an answer for that.")
+        if result.suggestions:
+            parts.append("Nearest topics:\n" + _suggestions(result))
+        if result.ports and not result.entry:
+            parts.append(port_table(result.ports))
+    return "\n\n".join(parts)
+
+
+def _suggestions(result: Answer) -> str:
+    return "\n".join(
+        f'  - {s.entry.question}  (mailport ask "{s.entry.question}")' for s in result.suggestions
+    )
+
+
+def port_card(card: PortCard) -> str:
+    """One port: the note, the table row and the entry's short answer."""
+    parts = [card.note]
+    if card.info:
+        parts.append(port_table([card.info]))
+        parts.append(_wrap(card.info.note))
+    if card.entry:
+        parts.append(f'{_wrap(card.entry.short)}\n\nMore: mailport ask "{card.entry.question}"')
+    return "\n\n".join(parts)
+
+
+def problems(found: Sequence[Problem]) -> str:
+    """`kb check` findings, one per line."""
+    return "\n".join(str(p) for p in found)

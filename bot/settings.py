@@ -1,0 +1,145 @@
+"""One settings object, read from the environment once at start-up and validated there."""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TypeVar
+
+T = TypeVar("T")
+
+
+class SettingsError(ValueError):
+    """A setting is missing or malformed; the message names the variable."""
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """Everything configurable, with sane defaults."""
+
+    knowledge_dir: Path | None = None
+    db_path: Path = Path("mailport.db")
+    slack_bot_token: str = ""
+    slack_signing_secret: str = ""
+    slack_app_token: str = ""
+    slack_api_url: str = ""
+    port: int = 3000
+    allow_cidrs: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = ()
+    check_connect_timeout: float = 10.0
+    check_step_timeout: float = 15.0
+    check_deadline: float = 30.0
+    check_concurrency: int = 10
+    check_user_limit: int = 5
+    check_user_window: float = 600.0
+    check_cache_ttl: float = 300.0
+    helo_name: str = "mailport.invalid"
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        """Read and validate `MAILPORT_*`, `SLACK_*` and `PORT` from `env` (default os.environ)."""
+        env = os.environ if env is None else env
+        read = _Reader(env)
+        return cls(
+            knowledge_dir=read("MAILPORT_KNOWLEDGE", Path, None),
+            db_path=read("MAILPORT_DB", Path, Path("mailport.db")),
+            slack_bot_token=read("SLACK_BOT_TOKEN", _prefixed("xoxb-"), ""),
+            slack_signing_secret=read("SLACK_SIGNING_SECRET", str, ""),
+            slack_app_token=read("SLACK_APP_TOKEN", _prefixed("xapp-"), ""),
+            slack_api_url=read("SLACK_API_URL", _url, ""),
+            port=read("PORT", _bounded_int(1, 65535), 3000),
+            allow_cidrs=read("MAILPORT_ALLOW_CIDRS", _cidrs, ()),
+            check_connect_timeout=read("MAILPORT_CHECK_CONNECT_TIMEOUT", _positive, 10.0),
+            check_step_timeout=read("MAILPORT_CHECK_STEP_TIMEOUT", _positive, 15.0),
+            check_deadline=read("MAILPORT_CHECK_DEADLINE", _positive, 30.0),
+            check_concurrency=read("MAILPORT_CHECK_CONCURRENCY", _bounded_int(1, 1000), 10),
+            check_user_limit=read("MAILPORT_CHECK_USER_LIMIT", _bounded_int(1, 10000), 5),
+            check_user_window=read("MAILPORT_CHECK_USER_WINDOW", _positive, 600.0),
+            check_cache_ttl=read("MAILPORT_CHECK_CACHE_TTL", _non_negative, 300.0),
+            helo_name=read("MAILPORT_HELO_NAME", str, "mailport.invalid"),
+        )
+
+    def require_slack(self, socket_mode: bool) -> None:
+        """Raise SettingsError naming the first Slack variable a server cannot run without."""
+        if not self.slack_bot_token:
+            raise SettingsError("SLACK_BOT_TOKEN is not set (a bot token starting with xoxb-)")
+        if socket_mode and not self.slack_app_token:
+            raise SettingsError(
+                "SLACK_APP_TOKEN is not set (an app-level token starting with xapp-)"
+            )
+        if not socket_mode and not self.slack_signing_secret:
+            raise SettingsError(
+                "SLACK_SIGNING_SECRET is not set (Basic Information > App Credentials)"
+            )
+
+
+class _Reader:
+    def __init__(self, env: Mapping[str, str]) -> None:
+        self.env = env
+
+    def __call__(self, name: str, parse: Callable[[str], T], default: T) -> T:
+        raw = self.env.get(name, "").strip()
+        if not raw:
+            return default
+        try:
+            return parse(raw)
+        except ValueError as exc:
+            raise SettingsError(f"{name} is malformed: {exc}") from None
+
+
+def _prefixed(prefix: str) -> Callable[[str], str]:
+    def parse(raw: str) -> str:
+        if not raw.startswith(prefix):
+            raise ValueError(f"expected a token starting with {prefix}")
+        return raw
+
+    return parse
+
+
+def _url(raw: str) -> str:
+    if not raw.startswith(("http://", "https://")):
+        raise ValueError("expected an http:// or https:// URL")
+    return raw if raw.endswith("/") else raw + "/"
+
+
+def _bounded_int(low: int, high: int) -> Callable[[str], int]:
+    def parse(raw: str) -> int:
+        try:
+            value = int(raw)
+        except ValueError:
+            raise ValueError(f"expected a whole number, got {raw!r}") from None
+        if not low <= value <= high:
+            raise ValueError(f"expected {low}-{high}, got {value}")
+        return value
+
+    return parse
+
+
+def _number(raw: str) -> float:
+    try:
+        return float(raw)
+    except ValueError:
+        raise ValueError(f"expected a number of seconds, got {raw!r}") from None
+
+
+def _positive(raw: str) -> float:
+    value = _number(raw)
+    if value <= 0:
+        raise ValueError(f"expected a positive number, got {raw!r}")
+    return value
+
+
+def _non_negative(raw: str) -> float:
+    value = _number(raw)
+    if value < 0:
+        raise ValueError(f"expected zero or more, got {raw!r}")
+    return value
+
+
+def _cidrs(raw: str) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+    try:
+        return tuple(ipaddress.ip_network(part.strip()) for part in raw.split(",") if part.strip())
+    except ValueError as exc:
+        raise ValueError(f"expected comma-separated CIDRs like 127.0.0.0/8 ({exc})") from None
