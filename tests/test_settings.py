@@ -1,0 +1,61 @@
+"""Settings are read once and every malformed value names its variable."""
+
+import ipaddress
+from pathlib import Path
+
+import pytest
+
+from bot.settings import Settings, SettingsError
+
+
+def test_defaults() -> None:
+    settings = Settings.from_env({})
+    assert settings.port == 3000
+    assert settings.db_path == Path("mailport.db")
+    assert settings.allow_cidrs == ()
+    assert settings.check_deadline == 30.0
+
+
+def test_values() -> None:
+    settings = Settings.from_env(
+        {
+            "PORT": "8080",
+            "MAILPORT_DB": "/tmp/x.db",
+            "MAILPORT_ALLOW_CIDRS": "127.0.0.0/8, 10.1.0.0/16",
+            "SLACK_API_URL": "http://127.0.0.1:9999/api",
+            "SLACK_BOT_TOKEN": "xoxb-1",
+        }
+    )
+    assert settings.port == 8080
+    assert settings.allow_cidrs == (
+        ipaddress.ip_network("127.0.0.0/8"),
+        ipaddress.ip_network("10.1.0.0/16"),
+    )
+    assert settings.slack_api_url == "http://127.0.0.1:9999/api/"
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("PORT", "eighty"),
+        ("PORT", "70000"),
+        ("MAILPORT_ALLOW_CIDRS", "10.0.0.0/33"),
+        ("SLACK_BOT_TOKEN", "xoxp-user-token"),
+        ("SLACK_APP_TOKEN", "xoxb-not-an-app-token"),
+        ("SLACK_API_URL", "ftp://x"),
+        ("MAILPORT_CHECK_DEADLINE", "-1"),
+        ("MAILPORT_CHECK_CONCURRENCY", "0"),
+    ],
+)
+def test_malformed_names_the_variable(name: str, value: str) -> None:
+    with pytest.raises(SettingsError, match=f"^{name} is malformed"):
+        Settings.from_env({name: value})
+
+
+def test_require_slack_names_missing_variable() -> None:
+    with pytest.raises(SettingsError, match="^SLACK_BOT_TOKEN"):
+        Settings.from_env({}).require_slack(socket_mode=False)
+    with pytest.raises(SettingsError, match="^SLACK_SIGNING_SECRET"):
+        Settings.from_env({"SLACK_BOT_TOKEN": "xoxb-1"}).require_slack(socket_mode=False)
+    with pytest.raises(SettingsError, match="^SLACK_APP_TOKEN"):
+        Settings.from_env({"SLACK_BOT_TOKEN": "xoxb-1"}).require_slack(socket_mode=True)
