@@ -12,8 +12,9 @@ The decision needs a clear winner; close runners-up become "did you mean".
 
 from __future__ import annotations
 
+import heapq
 import math
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -30,6 +31,8 @@ SUGGEST_AT = 45.0
 SUGGEST_WITHIN = 12.0
 MAX_SUGGESTIONS = 3
 TYPO_CUTOFF = 84.0
+PHRASE_CUTOFF = 30.0
+RERANK = 40
 
 STOPWORDS = frozenset(
     """
@@ -55,41 +58,53 @@ PORT_WORDS = frozenset(
 class _Phrasing:
     entry_index: int
     text: str
+    words: int
 
 
 class Matcher:
-    """An index over every phrasing of every entry; `ask` is synchronous and pure."""
+    """An index over every phrasing of every entry; `ask` is synchronous and pure.
+
+    Ranking is retrieve-then-rerank: an inverted index finds the entries that share a
+    content word or a port with the question (IDF-weighted coverage), and only the best
+    `RERANK` of those are scored with rapidfuzz, so cost grows slowly with the base's size.
+    """
 
     def __init__(self, kb: KnowledgeBase) -> None:
         self.kb = kb
         self.entries: list[Entry] = sorted(kb.entries.values(), key=lambda e: e.id)
-        self.phrasings: list[_Phrasing] = []
-        vocabularies: list[set[str]] = []
-        concept_counts: list[Counter[str]] = []
+        self.phrasings: list[list[_Phrasing]] = []
+        self.postings: dict[str, list[int]] = defaultdict(list)
+        self.port_postings: dict[int, list[int]] = defaultdict(list)
+        self.profiles: list[frozenset[str]] = []
+        self.mentions: list[frozenset[str]] = []
         for index, entry in enumerate(self.entries):
-            vocab: set[str] = set()
-            counts: Counter[str] = Counter()
-            for text in entry.phrasings:
-                words = canonical_words(strip_slack(text))
-                self.phrasings.append(_Phrasing(index, " ".join(words)))
-                vocab.update(w for w in words if w not in STOPWORDS)
-                counts.update(set(words) & CONCEPTS)
-            vocab.update(canonical_words(" ".join(entry.tags)))
-            vocab.update(str(p) for p in entry.ports)
-            vocabularies.append(vocab)
-            concept_counts.append(counts)
-        self.vocabularies = vocabularies
-        self.choices = [p.text for p in self.phrasings]
+            self._index_entry(index, entry)
         n = len(self.entries)
-        df = Counter(word for vocab in vocabularies for word in vocab)
-        self.idf = {word: math.log((n + 1) / (count + 0.5)) for word, count in df.items()}
+        self.idf = {
+            word: math.log((n + 1) / (len(hits) + 0.5)) for word, hits in self.postings.items()
+        }
         self.unknown_idf = math.log(n + 1) * 0.6
-        self.vocab_list = sorted(df)
-        self.profiles = [
-            frozenset(c for c, k in counts.items() if k >= max(2, 0.34 * len(entry.phrasings)))
-            for counts, entry in zip(concept_counts, self.entries, strict=True)
-        ]
-        self.mentions = [frozenset(counts) for counts in concept_counts]
+        self.vocab_list = sorted(self.postings)
+
+    def _index_entry(self, index: int, entry: Entry) -> None:
+        vocab: set[str] = set(canonical_words(" ".join(entry.tags)))
+        vocab.update(str(p) for p in entry.ports)
+        counts: Counter[str] = Counter()
+        phrasings = []
+        for text in entry.phrasings:
+            words = canonical_words(strip_slack(text))
+            processed = utils.default_process(" ".join(words))
+            phrasings.append(_Phrasing(index, processed, len(processed.split())))
+            vocab.update(w for w in words if w not in STOPWORDS)
+            counts.update(set(words) & CONCEPTS)
+        self.phrasings.append(phrasings)
+        for word in vocab:
+            self.postings[word].append(index)
+        for port in entry.ports:
+            self.port_postings[port].append(index)
+        needed = max(2, 0.34 * len(entry.phrasings))
+        self.profiles.append(frozenset(c for c, k in counts.items() if k >= needed))
+        self.mentions.append(frozenset(counts))
 
     def ask(self, question: str) -> Answer:
         """Decide: answered (sure), ambiguous (close runners-up), or no_match."""
@@ -118,40 +133,64 @@ class Matcher:
         return self._answer(question, "no_match", 0.0, None, suggestions, entities.ports, notes)
 
     def _rank(self, words: list[str], entities: Entities) -> list[tuple[float, int]]:
-        content = [w for w in words if w not in STOPWORDS]
+        content = self._fix_typos([w for w in words if w not in STOPWORDS])
         if not content:
             return []
-        phrase = self._phrase_scores(" ".join(words))
-        content = self._fix_typos(content)
+        coverage = self._coverage(content, entities)
+        candidates = heapq.nlargest(RERANK, coverage, key=coverage.__getitem__)
+        phrase = self._phrase_scores(" ".join(words), candidates)
         scores = []
-        for index, entry in enumerate(self.entries):
-            score = 0.45 * phrase[index] + 55.0 * self._coverage(content, index)
-            score += self._entity_adjustment(entry, index, entities)
+        for index in candidates:
+            score = 0.45 * phrase.get(index, 0.0) + 55.0 * coverage[index]
+            score += self._entity_adjustment(self.entries[index], index, entities)
             scores.append((max(0.0, min(100.0, score)), index))
         scores.sort(key=lambda pair: (-pair[0], self.entries[pair[1]].id))
         return scores
 
-    def _phrase_scores(self, query: str) -> list[float]:
-        best = [0.0] * len(self.entries)
+    def _coverage(self, content: list[str], entities: Entities) -> dict[int, float]:
+        """Share of the question's IDF weight that each entry's vocabulary covers."""
+        total = 0.0
+        covered: dict[int, float] = defaultdict(float)
+        for word in content:
+            weight = self.idf.get(word, self.unknown_idf)
+            total += weight
+            for index in self.postings.get(word, ()):
+                covered[index] += weight
+        for port in entities.ports:
+            for index in self.port_postings.get(port, ()):
+                covered.setdefault(index, 0.0)
+        return {index: value / total for index, value in covered.items()}
+
+    def _phrase_scores(self, query: str, candidates: list[int]) -> dict[int, float]:
+        """Best phrasing score per candidate entry. Phrasings were run through
+        `default_process` once at index time, so only the query is processed here."""
+        best: dict[int, float] = {}
         query = utils.default_process(query)
-        if not query:
+        pool = [p for index in candidates for p in self.phrasings[index]]
+        if not query or not pool:
             return best
-        sort_scores = process.cdist(
-            [query], self.choices, scorer=fuzz.token_sort_ratio, processor=None
-        )[0]
-        set_scores = process.cdist(
-            [query], self.choices, scorer=fuzz.token_set_ratio, processor=None
-        )[0]
+        choices = [p.text for p in pool]
         query_len = len(query.split())
-        for phrasing, s_sort, s_set in zip(self.phrasings, sort_scores, set_scores, strict=True):
-            choice_len = len(phrasing.text.split())
-            damp = min(query_len, choice_len) / max(query_len, choice_len)
-            score = max(float(s_sort), float(s_set) * (0.55 + 0.45 * damp))
-            if score > best[phrasing.entry_index]:
-                best[phrasing.entry_index] = score
+        for scorer, damped in ((fuzz.token_sort_ratio, False), (fuzz.token_set_ratio, True)):
+            hits = process.extract(
+                query,
+                choices,
+                scorer=scorer,
+                processor=None,
+                limit=None,
+                score_cutoff=PHRASE_CUTOFF,
+            )
+            for _, score, position in hits:
+                phrasing = pool[position]
+                if damped:
+                    shorter, longer = sorted((query_len, phrasing.words))
+                    score *= 0.55 + 0.45 * shorter / longer
+                if score > best.get(phrasing.entry_index, 0.0):
+                    best[phrasing.entry_index] = score
         return best
 
     def _fix_typos(self, content: list[str]) -> list[str]:
+        """Map unknown words to a close knowledge-base word ("encyrption" -> "encryption")."""
         fixed = []
         for word in content:
             if word in self.idf or len(word) < 4 or word.isdigit():
@@ -162,16 +201,6 @@ class Matcher:
             )
             fixed.append(match[0] if match else word)
         return fixed
-
-    def _coverage(self, content: Sequence[str], index: int) -> float:
-        vocab = self.vocabularies[index]
-        total = covered = 0.0
-        for word in content:
-            weight = self.idf.get(word, self.unknown_idf)
-            total += weight
-            if word in vocab:
-                covered += weight
-        return covered / total if total else 0.0
 
     def _entity_adjustment(self, entry: Entry, index: int, entities: Entities) -> float:
         adjust = 0.0

@@ -53,9 +53,9 @@ def test_malformed_names_the_variable(name: str, value: str) -> None:
 
 
 def test_require_slack_names_missing_variable() -> None:
-    with pytest.raises(SettingsError, match="^SLACK_BOT_TOKEN"):
+    with pytest.raises(SettingsError, match=r"^SLACK_BOT_TOKEN"):
         Settings.from_env({}).require_slack(socket_mode=False)
-    with pytest.raises(SettingsError, match="^SLACK_SIGNING_SECRET"):
+    with pytest.raises(SettingsError, match=r"^SLACK_SIGNING_SECRET"):
         Settings.from_env({"SLACK_BOT_TOKEN": "xoxb-1"}).require_slack(socket_mode=False)
-    with pytest.raises(SettingsError, match="^SLACK_APP_TOKEN"):
+    with pytest.raises(SettingsError, match=r"^SLACK_APP_TOKEN"):
         Settings.from_env({"SLACK_BOT_TOKEN": "xoxb-1"}).require_slack(socket_mode=True)

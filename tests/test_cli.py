@@ -1,0 +1,117 @@
+"""The CLI contract other tools rely on, run as a real subprocess."""
+
+import json
+import os
+import subprocess
+import sys
+
+ASK = [sys.executable, "-m", "bot", "ask"]
+ENTRY_KEYS = {"id", "question", "short", "detail", "ports", "sources"}
+
+
+def run(args: list[str], stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        args, input=stdin, capture_output=True, text=True, check=False, timeout=60
+    )
+
+
+def test_ask_json_one_object() -> None:
+    result = run([*ASK, "--json", "can I use 587 instead of 25?"])
+    assert result.returncode == 0, result.stderr
+    data = json.loads(result.stdout)
+    assert set(data) >= {"status", "score", "entry", "suggestions", "ports"}
+    assert data["status"] == "answered"
+    assert 0 <= data["score"] <= 100
+    assert set(data["entry"]) == ENTRY_KEYS
+    assert data["entry"]["id"] == "use-587-instead-of-25"
+    assert {row["port"] for row in data["ports"]} >= {25, 587}
+    assert all(set(s) == {"title", "url"} for s in data["entry"]["sources"])
+
+
+def test_ask_json_batch_in_order() -> None:
+    questions = ["465", "hello", "", "what is port 22", "imap vs pop3"]
+    result = run([*ASK, "--json"], stdin="\n".join(questions) + "\n")
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert len(lines) == len(questions)
+    answers = [json.loads(line) for line in lines]
+    assert answers[0]["entry"]["id"] == "port-465"
+    assert answers[1]["status"] == "no_match" and answers[1]["entry"] is None
+    assert answers[2]["status"] == "no_match"
+    assert "not an email port" in answers[3]["note"]
+    assert answers[4]["entry"]["id"] == "imap-vs-pop3"
+    for answer in answers:
+        for suggestion in answer["suggestions"]:
+            assert set(suggestion) == {"id", "question", "score"}
+
+
+def test_ask_json_batch_flushes_each_line() -> None:
+    proc = subprocess.Popen(
+        [*ASK, "--json"], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+    )
+    try:
+        proc.stdin.write("port 993\n")
+        proc.stdin.flush()
+        line = proc.stdout.readline()
+        assert json.loads(line)["entry"]["id"] == "port-993"
+        proc.stdin.write("port 995\n")
+        proc.stdin.flush()
+        assert json.loads(proc.stdout.readline())["entry"]["id"] == "port-995"
+    finally:
+        proc.stdin.close()
+        proc.wait(timeout=10)
+    assert proc.returncode == 0
+
+
+def test_ask_text() -> None:
+    result = run([*ASK, "what", "is", "port", "465"])
+    assert result.returncode == 0
+    assert "465" in result.stdout and "Sources" in result.stdout and "rfc8314" in result.stdout
+
+
+def test_ask_with_empty_stdin_is_an_empty_batch() -> None:
+    result = subprocess.run(
+        [*ASK, "--json"], stdin=subprocess.DEVNULL, capture_output=True, text=True, check=False
+    )
+    assert (result.returncode, result.stdout) == (0, "")
+
+
+def test_port_json() -> None:
+    result = run([sys.executable, "-m", "bot", "port", "465", "--json"])
+    data = json.loads(result.stdout)
+    assert data["entry_id"] == "port-465"
+    assert data["rows"][0]["tls"] == "implicit"
+    other = json.loads(run([sys.executable, "-m", "bot", "port", "22", "--json"]).stdout)
+    assert other["entry_id"] is None and "not an email port" in other["note"]
+
+
+def test_port_rejects_bad_numbers() -> None:
+    for bad in ("0", "70000", "smtp"):
+        result = run([sys.executable, "-m", "bot", "port", bad])
+        assert result.returncode == 2
+        assert "Traceback" not in result.stderr
+
+
+def test_kb_check_passes_on_real_base() -> None:
+    result = run([sys.executable, "-m", "bot", "kb", "check"])
+    assert result.returncode == 0, result.stdout
+    assert result.stdout.startswith("OK:")
+
+
+def test_ask_does_not_import_slack() -> None:
+    code = (
+        "import sys, bot.cli; bot.cli.main(['ask', '--json', '25']);"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in "
+        "('slack_bolt', 'slack_sdk', 'aiohttp')))"
+    )
+    result = run([sys.executable, "-c", code])
+    assert result.stdout.splitlines()[-1] == "[]"
+
+
+def test_malformed_setting_is_one_line_exit_2() -> None:
+    env = {**os.environ, "MAILPORT_CHECK_DEADLINE": "soon"}
+    result = subprocess.run([*ASK, "25"], capture_output=True, text=True, env=env, check=False)
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        "mailport: MAILPORT_CHECK_DEADLINE is malformed: expected a number of seconds, got 'soon'"
+    ]

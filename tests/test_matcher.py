@@ -1,0 +1,98 @@
+"""Matcher decisions on the real knowledge base (and one built to be ambiguous)."""
+
+import dataclasses
+
+import pytest
+
+from bot import knowledge
+from bot.engine import Engine
+from bot.knowledge import KnowledgeBase
+from bot.matcher import Matcher
+
+
+@pytest.fixture(scope="module")
+def engine() -> Engine:
+    return Engine.load()
+
+
+@pytest.mark.parametrize(
+    ("question", "entry_id"),
+    [
+        ("465", "port-465"),
+        ("port 465?", "port-465"),
+        ("what is 587", "port-587"),
+        ("what is port 587", "port-587"),
+        ("tcp/993", "port-993"),
+        ("<@U024BE7LH> port 110?", "port-110"),
+        ("what is port 25 used for", "port-25"),
+        ("can I use port 587 instead of 25?", "use-587-instead-of-25"),
+        ("is smtp tcp or udp", "smtp-tcp-or-udp"),
+        ("imap vs pop3", "imap-vs-pop3"),
+    ],
+)
+def test_answers(engine: Engine, question: str, entry_id: str) -> None:
+    answer = engine.ask(question)
+    assert (answer.status, answer.entry.id if answer.entry else None) == ("answered", entry_id)
+
+
+def test_587_never_lands_on_465(engine: Engine) -> None:
+    for question in ("what is 587", "587?", "is 587 ok", "tell me about 587"):
+        answer = engine.ask(question)
+        assert answer.entry is None or 587 in answer.entry.ports, question
+        assert all(465 not in s.entry.ports or 587 in s.entry.ports for s in answer.suggestions)
+
+
+@pytest.mark.parametrize(
+    ("question", "note"),
+    [
+        ("port 22", "Port 22 is"),
+        ("what is port 3306", "not an email port"),
+        ("port 53 - what's that one?", "not an email port"),
+        ("port 31337?", "not in my port table"),
+    ],
+)
+def test_non_mail_ports_say_what_they_are(engine: Engine, question: str, note: str) -> None:
+    answer = engine.ask(question)
+    assert answer.status == "no_match"
+    assert answer.entry is None
+    assert note in answer.note
+
+
+@pytest.mark.parametrize(
+    "question",
+    ["hello", "thx :raised_hands:", "", "   ", "<!channel>", ":wave:", "where is the coffee"],
+)
+def test_no_answer_for_chatter(engine: Engine, question: str) -> None:
+    answer = engine.ask(question)
+    assert answer.status == "no_match"
+    assert answer.entry is None
+
+
+def test_huge_and_hostile_text(engine: Engine) -> None:
+    answer = engine.ask("<!channel> <https://evil.example|click> " + "port 25 " * 50_000)
+    assert answer.status in ("answered", "ambiguous", "no_match")
+    assert engine.ask("\x00\x1b[31m;rm -rf / `id` $(reboot)").status == "no_match"
+
+
+def test_answer_carries_port_rows(engine: Engine) -> None:
+    answer = engine.ask("can I use port 587 instead of 25?")
+    assert {row.port for row in answer.ports} >= {25, 587}
+
+
+def test_ambiguous_offers_close_entries() -> None:
+    kb = knowledge.load()
+    original = kb.entries["port-993"]
+    twin = dataclasses.replace(original, id="port-993-twin", alternates=original.alternates[:3])
+    matcher = Matcher(KnowledgeBase(entries={**kb.entries, twin.id: twin}, ports=kb.ports))
+    answer = matcher.ask(original.alternates[0] + " please")
+    assert answer.status == "ambiguous"
+    ids = [s.entry.id for s in answer.suggestions]
+    assert {"port-993", "port-993-twin"} <= set(ids)
+    assert len(ids) <= 3
+
+
+def test_port_card(engine: Engine) -> None:
+    card = engine.port_card(465)
+    assert card.info and card.info.tls == "implicit"
+    assert card.entry and card.entry.id == "port-465"
+    assert "not an email port" in engine.port_card(22).note
