@@ -11,138 +11,56 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-# Multi-word phrases first: they are replaced before single words are looked at.
-PHRASES: Mapping[str, str] = {
-    "office 365": "outlook",
-    "microsoft 365": "outlook",
-    "ms 365": "outlook",
-    "exchange online": "outlook",
-    "outlook com": "outlook",
-    "live com": "outlook",
-    "google mail": "gmail",
-    "google workspace": "gmail",
-    "g suite": "gmail",
-    "timed out": "timeout",
-    "times out": "timeout",
-    "time out": "timeout",
-    "timing out": "timeout",
-    "tls on connect": "implicit",
-    "ssl tls": "ssl tls",
-    "pop 3": "pop3",
-    "imap 4": "imap",
-    "twenty five": "25",
-    "twenty-five": "25",
-    "five eighty seven": "587",
-    "five eight seven": "587",
-    "four sixty five": "465",
-    "four six five": "465",
-    "nine ninety three": "993",
-    "nine ninety five": "995",
-    "one ten": "110",
-    "one forty three": "143",
-    "implicit tls": "implicit",
-    "implicit ssl": "implicit",
-    "allow list": "whitelist",
-}
+# concept: the words and phrases that mean it, "|" between phrases. Multi-word phrases are
+# replaced before single words are looked at.
+SYNONYMS = """
+smtp: smpt | stmp | smtpd | esmtp | outgoing | sending | send | sends | sender | outbound
+    | mta | mtas
+imap: imap4 | imap 4 | incoming | receiving
+pop3: pop | pop 3
+465: smtps | submissions | four sixty five | four six five
+993: imaps | nine ninety three
+995: pop3s | pops | nine ninety five
+25: twenty five | twenty-five
+587: five eighty seven | five eight seven
+110: one ten
+143: one forty three
+starttls: stls
+implicit: implicit tls | implicit ssl | tls on connect
+encrypt: encrypted | encryption | encrypts | secure | secured
+plaintext: cleartext | unencrypted | insecure | plain | plain text | without encryption
+    | without ssl | without tls | no encryption | not encrypted | non ssl
+gmail: googlemail | gsuite | google | google mail | google workspace | g suite
+outlook: office365 | o365 | m365 | ms365 | hotmail | msft | office 365 | microsoft 365
+    | ms 365 | exchange online | outlook com | live com
+firewall: firewalld | ufw | iptables | nftables | acl | whitelist | allowlist | allow list
+blocked: block | blocks | blocking | filtered | filtering | restricted | banned
+open: opened | listening | reachable
+timeout: timeouts | hangs | hanging | timed out | times out | time out | timing out
+"""
 
-WORDS: Mapping[str, str] = {
-    # smtp / sending
-    "smpt": "smtp",
-    "stmp": "smtp",
-    "smtpd": "smtp",
-    "esmtp": "smtp",
-    "outgoing": "smtp",
-    "sending": "smtp",
-    "send": "smtp",
-    "sends": "smtp",
-    "sender": "smtp",
-    "outbound": "smtp",
-    "mta": "smtp",
-    "mtas": "smtp",
-    "smtps": "465",
-    "submissions": "465",
-    # retrieval
-    "imap4": "imap",
-    "imaps": "imap",
-    "incoming": "imap",
-    "receiving": "imap",
-    "pop": "pop3",
-    "pop3s": "pop3",
-    "pops": "pop3",
-    # tls
-    "starttls": "starttls",
-    "stls": "starttls",
-    "tls": "tls",
-    "ssl": "ssl",
-    "encrypt": "encrypt",
-    "encrypted": "encrypt",
-    "encryption": "encrypt",
-    "encrypts": "encrypt",
-    "secure": "encrypt",
-    "secured": "encrypt",
-    "plaintext": "encrypt",
-    "cleartext": "encrypt",
-    "unencrypted": "encrypt",
-    # providers
-    "gmail": "gmail",
-    "googlemail": "gmail",
-    "gsuite": "gmail",
-    "google": "gmail",
-    "outlook": "outlook",
-    "office365": "outlook",
-    "o365": "outlook",
-    "m365": "outlook",
-    "ms365": "outlook",
-    "hotmail": "outlook",
-    "msft": "outlook",
-    # network words
-    "firewall": "firewall",
-    "firewalld": "firewall",
-    "ufw": "firewall",
-    "iptables": "firewall",
-    "nftables": "firewall",
-    "acl": "firewall",
-    "whitelist": "firewall",
-    "allowlist": "firewall",
-    "blocked": "blocked",
-    "block": "blocked",
-    "blocks": "blocked",
-    "blocking": "blocked",
-    "filtered": "blocked",
-    "filtering": "blocked",
-    "restricted": "blocked",
-    "banned": "blocked",
-    "opened": "open",
-    "listening": "open",
-    "reachable": "open",
-    "udp": "udp",
-    "tcp": "tcp",
-    "timeout": "timeout",
-    "timeouts": "timeout",
-    "hangs": "timeout",
-    "hanging": "timeout",
-}
 
+def _synonyms(table: str) -> dict[str, str]:
+    mapping = {}
+    for line in table.replace("\n    |", " |").strip().splitlines():
+        concept, _, words = line.partition(":")
+        for word in words.split("|"):
+            mapping[word.strip()] = concept.strip()
+    return mapping
+
+
+_ALL = _synonyms(SYNONYMS)
+PHRASES: Mapping[str, str] = {k: v for k, v in _ALL.items() if " " in k}
+WORDS: Mapping[str, str] = {k: v for k, v in _ALL.items() if " " not in k}
 CONCEPTS = frozenset(
-    {
-        "smtp",
-        "imap",
-        "pop3",
-        "starttls",
-        "tls",
-        "ssl",
-        "encrypt",
-        "implicit",
-        "gmail",
-        "outlook",
-        "firewall",
-        "blocked",
-        "open",
-        "udp",
-        "tcp",
-        "timeout",
-    }
+    "smtp imap pop3 starttls tls ssl encrypt plaintext implicit gmail outlook firewall blocked "
+    "open udp tcp timeout".split()
 )
+# A broader term added beside each member, so "encrypted" and "tls" share some meaning.
+FAMILIES: Mapping[str, str] = dict.fromkeys(
+    ("starttls", "tls", "ssl", "encrypt", "plaintext", "implicit"), "crypto"
+)
+PORT_WORDS = frozenset({"25", "110", "143", "465", "587", "993", "995"})
 PROVIDERS = frozenset({"gmail", "outlook"})
 
 _PHRASE = re.compile(
@@ -164,8 +82,8 @@ class Entities:
 
 def canonical_words(text: str) -> list[str]:
     """Lower-case words with synonyms replaced by their concept word."""
-    text = _PHRASE.sub(lambda m: f" {PHRASES[m.group(1)]} ", text.lower())
-    return [WORDS.get(word, word) for word in _WORD.findall(text)]
+    text = _PHRASE.sub(lambda m: f" {PHRASES[m.group(1)]} ", " ".join(_WORD.findall(text.lower())))
+    return [WORDS.get(word, word) for word in text.split()]
 
 
 def find_ports(text: str, known: Iterable[int]) -> tuple[int, ...]:
@@ -186,9 +104,8 @@ def find_ports(text: str, known: Iterable[int]) -> tuple[int, ...]:
         )
         if cued or value in known:
             found.append(value)
-    if "465" in canonical_words(text) and 465 not in found:
-        found.append(465)
-    return tuple(dict.fromkeys(found))
+    implied = [int(w) for w in canonical_words(text) if w in PORT_WORDS]
+    return tuple(dict.fromkeys(found + implied))
 
 
 def extract(text: str, known_ports: Iterable[int]) -> Entities:

@@ -1,10 +1,11 @@
 """Find the knowledge entry for messy Slack text, or say honestly that there is none.
 
 Scoring, per entry:
+- *cosine*: TF-IDF cosine between the question's terms (synonyms folded, light stemming,
+  typos mapped with rapidfuzz) and the entry's term profile, where a term weighs more the
+  more of the entry's phrasings use it, so the words that define an entry matter most;
 - *phrase*: rapidfuzz similarity of the question to the entry's closest phrasing
   (token_sort_ratio and a length-damped token_set_ratio, so a one-word subset never scores 100);
-- *coverage*: how much of the question's meaning (IDF-weighted content words, typos mapped
-  with rapidfuzz) the entry's vocabulary covers;
 - *entities*: agreement on port numbers and concepts (a question about 587 is never
   answered with the 465 entry; a Gmail question never with the Outlook one).
 The decision needs a clear winner; close runners-up become "did you mean".
@@ -15,24 +16,32 @@ from __future__ import annotations
 import heapq
 import math
 from collections import Counter, defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from rapidfuzz import fuzz, process, utils
 
 from bot.answers import Answer, Suggestion
-from bot.entities import CONCEPTS, PROVIDERS, Entities, canonical_words, extract
+from bot.entities import CONCEPTS, FAMILIES, PROVIDERS, Entities, canonical_words, extract
 from bot.knowledge import Entry, KnowledgeBase
 from bot.normalize import strip_slack
 
-ANSWER_AT = 62.0
+ANSWER_AT = 50.0
 MARGIN = 5.0
-SUGGEST_AT = 45.0
+SUGGEST_AT = 40.0
 SUGGEST_WITHIN = 12.0
 MAX_SUGGESTIONS = 3
 TYPO_CUTOFF = 84.0
 PHRASE_CUTOFF = 30.0
 RERANK = 40
+COSINE_WEIGHT = 60.0
+PHRASE_WEIGHT = 0.4
+UNKNOWN_WEIGHT = 0.5
+TAG_WEIGHT = 0.3
+PORT_MATCH = 12.0
+PORT_HOME = 3.0
+PORT_MISMATCH = 15.0
+PROVIDER_MISMATCH = 15.0
 
 STOPWORDS = frozenset(
     """
@@ -54,6 +63,27 @@ PORT_WORDS = frozenset(
 )
 
 
+def stem(word: str) -> str:
+    """A light suffix strip so "blocking", "blocked" and "blocks" share one term."""
+    for suffix, keep in (("ing", 4), ("ed", 4), ("es", 5), ("s", 3)):
+        if word.endswith(suffix) and len(word) - len(suffix) >= keep and not word.endswith("ss"):
+            return word[: -len(suffix)]
+    return word
+
+
+def terms(words: Iterable[str]) -> list[str]:
+    """Content terms: stopwords and numbers dropped (ports are entities), the rest stemmed,
+    with a concept's family term added beside it."""
+    out = []
+    for word in words:
+        if word in STOPWORDS or word.isdigit():
+            continue
+        out.append(stem(word))
+        if word in FAMILIES:
+            out.append(FAMILIES[word])
+    return out
+
+
 @dataclass(frozen=True, slots=True)
 class _Phrasing:
     entry_index: int
@@ -64,47 +94,65 @@ class _Phrasing:
 class Matcher:
     """An index over every phrasing of every entry; `ask` is synchronous and pure.
 
-    Ranking is retrieve-then-rerank: an inverted index finds the entries that share a
-    content word or a port with the question (IDF-weighted coverage), and only the best
-    `RERANK` of those are scored with rapidfuzz, so cost grows slowly with the base's size.
+    Ranking is retrieve-then-rerank: an inverted index gives the TF-IDF cosine of every
+    entry that shares a term with the question, and only the best `RERANK` of those are
+    scored with rapidfuzz, so the cost grows slowly with the size of the knowledge base.
     """
 
     def __init__(self, kb: KnowledgeBase) -> None:
         self.kb = kb
         self.entries: list[Entry] = sorted(kb.entries.values(), key=lambda e: e.id)
         self.phrasings: list[list[_Phrasing]] = []
-        self.postings: dict[str, list[int]] = defaultdict(list)
+        self.postings: dict[str, list[tuple[int, float]]] = defaultdict(list)
         self.port_postings: dict[int, list[int]] = defaultdict(list)
+        self.phrase_postings: dict[str, list[int]] = defaultdict(list)
+        self.phrase_terms: list[tuple[int, frozenset[str]]] = []
         self.profiles: list[frozenset[str]] = []
         self.mentions: list[frozenset[str]] = []
         for index, entry in enumerate(self.entries):
             self._index_entry(index, entry)
         n = len(self.entries)
         self.idf = {
-            word: math.log((n + 1) / (len(hits) + 0.5)) for word, hits in self.postings.items()
+            term: math.log((n + 1) / (len(hits) + 0.5)) for term, hits in self.postings.items()
         }
-        self.unknown_idf = math.log(n + 1) * 0.6
+        self.unknown_idf = UNKNOWN_WEIGHT * math.log(n + 1)
+        squares = [0.0] * n
+        for term, hits in self.postings.items():
+            for index, tf in hits:
+                squares[index] += (tf * self.idf[term]) ** 2
+        self.norms = [math.sqrt(v) or 1.0 for v in squares]
+        self.phrase_norms = [
+            math.sqrt(sum(self.idf[t] ** 2 for t in found)) or 1.0 for _, found in self.phrase_terms
+        ]
         self.vocab_list = sorted(self.postings)
 
     def _index_entry(self, index: int, entry: Entry) -> None:
-        vocab: set[str] = set(canonical_words(" ".join(entry.tags)))
-        vocab.update(str(p) for p in entry.ports)
+        """Term weights: the square root of the share of phrasings that use the term."""
         counts: Counter[str] = Counter()
+        concepts: Counter[str] = Counter()
         phrasings = []
         for text in entry.phrasings:
             words = canonical_words(strip_slack(text))
             processed = utils.default_process(" ".join(words))
             phrasings.append(_Phrasing(index, processed, len(processed.split())))
-            vocab.update(w for w in words if w not in STOPWORDS)
-            counts.update(set(words) & CONCEPTS)
-        self.phrasings.append(phrasings)
-        for word in vocab:
-            self.postings[word].append(index)
+            found = frozenset(terms(words))
+            for term in found:
+                self.phrase_postings[term].append(len(self.phrase_terms))
+            self.phrase_terms.append((index, found))
+            counts.update(found)
+            concepts.update(set(words) & CONCEPTS)
+        total = len(entry.phrasings)
+        extra = set(terms(canonical_words(" ".join(entry.tags))))
+        for term in extra:
+            counts[term] += TAG_WEIGHT * total
+        for term, count in counts.items():
+            self.postings[term].append((index, math.sqrt(min(1.0, count / total))))
         for port in entry.ports:
             self.port_postings[port].append(index)
-        needed = max(2, 0.34 * len(entry.phrasings))
-        self.profiles.append(frozenset(c for c, k in counts.items() if k >= needed))
-        self.mentions.append(frozenset(counts))
+        self.phrasings.append(phrasings)
+        needed = max(2, 0.34 * total)
+        self.profiles.append(frozenset(c for c, k in concepts.items() if k >= needed))
+        self.mentions.append(frozenset(concepts))
 
     def ask(self, question: str) -> Answer:
         """Decide: answered (sure), ambiguous (close runners-up), or no_match."""
@@ -133,33 +181,44 @@ class Matcher:
         return self._answer(question, "no_match", 0.0, None, suggestions, entities.ports, notes)
 
     def _rank(self, words: list[str], entities: Entities) -> list[tuple[float, int]]:
-        content = self._fix_typos([w for w in words if w not in STOPWORDS])
-        if not content:
+        query = self._fix_typos(terms(words))
+        if not query and not entities.ports:
             return []
-        coverage = self._coverage(content, entities)
-        candidates = heapq.nlargest(RERANK, coverage, key=coverage.__getitem__)
+        cosine = self._cosine(query)
+        for port in entities.ports:
+            for index in self.port_postings.get(port, ()):
+                cosine.setdefault(index, 0.0)
+        candidates = heapq.nlargest(RERANK, cosine, key=cosine.__getitem__)
         phrase = self._phrase_scores(" ".join(words), candidates)
         scores = []
         for index in candidates:
-            score = 0.45 * phrase.get(index, 0.0) + 55.0 * coverage[index]
+            score = COSINE_WEIGHT * cosine[index] + PHRASE_WEIGHT * phrase.get(index, 0.0)
             score += self._entity_adjustment(self.entries[index], index, entities)
             scores.append((max(0.0, min(100.0, score)), index))
         scores.sort(key=lambda pair: (-pair[0], self.entries[pair[1]].id))
         return scores
 
-    def _coverage(self, content: list[str], entities: Entities) -> dict[int, float]:
-        """Share of the question's IDF weight that each entry's vocabulary covers."""
-        total = 0.0
-        covered: dict[int, float] = defaultdict(float)
-        for word in content:
-            weight = self.idf.get(word, self.unknown_idf)
-            total += weight
-            for index in self.postings.get(word, ()):
-                covered[index] += weight
-        for port in entities.ports:
-            for index in self.port_postings.get(port, ()):
-                covered.setdefault(index, 0.0)
-        return {index: value / total for index, value in covered.items()}
+    def _cosine(self, query: list[str]) -> dict[int, float]:
+        """TF-IDF cosine per entry sharing a term with the question: the mean of the
+        entry-profile cosine and of its two nearest phrasings' cosines."""
+        weights = {t: self.idf.get(t, -1.0) for t in set(query)}
+        norm = math.sqrt(sum(w**2 if w >= 0 else self.unknown_idf**2 for w in weights.values()))
+        known = {t: w for t, w in weights.items() if w >= 0}
+        profile: dict[int, float] = defaultdict(float)
+        phrase: dict[int, float] = defaultdict(float)
+        for term, idf in known.items():
+            for index, tf in self.postings[term]:
+                profile[index] += tf * idf * idf
+            for position in self.phrase_postings[term]:
+                phrase[position] += idf * idf
+        nearest: dict[int, list[float]] = defaultdict(list)
+        for position, dot in phrase.items():
+            nearest[self.phrase_terms[position][0]].append(dot / self.phrase_norms[position])
+        norm = norm or 1.0
+        return {
+            index: (dot / self.norms[index] + _top_two_mean(nearest[index])) / (2 * norm)
+            for index, dot in profile.items()
+        }
 
     def _phrase_scores(self, query: str, candidates: list[int]) -> dict[int, float]:
         """Best phrasing score per candidate entry. Phrasings were run through
@@ -203,24 +262,20 @@ class Matcher:
         return fixed
 
     def _entity_adjustment(self, entry: Entry, index: int, entities: Entities) -> float:
+        """Ports and providers: agreement lifts an entry, contradiction sinks it."""
         adjust = 0.0
         asked = set(entities.ports)
         if asked:
             shared = asked & set(entry.ports)
             if shared:
-                adjust += 10.0 * len(shared) / len(asked | set(entry.ports)) + 4.0
+                adjust += PORT_MATCH * len(shared) / len(asked)
+                if any(self.kb.port_entries.get(p) == entry.id for p in shared):
+                    adjust += PORT_HOME
             elif entry.ports:
-                adjust -= 18.0
-            else:
-                adjust -= 4.0
-        for concept in entities.concepts & PROVIDERS:
-            if concept not in self.mentions[index]:
-                adjust -= 15.0
-        for concept in self.profiles[index] & PROVIDERS:
-            if concept not in entities.concepts:
-                adjust -= 12.0
-        missing = self.profiles[index] - entities.concepts - PROVIDERS
-        adjust -= 3.0 * len(missing)
+                adjust -= PORT_MISMATCH
+        for provider in self.profiles[index] & PROVIDERS:
+            if provider not in entities.concepts:
+                adjust -= PROVIDER_MISMATCH
         return adjust
 
     def _decide(self, question: str, ranked: list[tuple[float, int]], entities: Entities) -> Answer:
@@ -274,3 +329,8 @@ class Matcher:
             ports=self.kb.port_rows(involved),
             note=note,
         )
+
+
+def _top_two_mean(values: list[float]) -> float:
+    best = heapq.nlargest(2, values)
+    return sum(best) / 2 if best else 0.0
