@@ -1,0 +1,1 @@
+"""The Slack adapter: Bolt listeners (`app`), reply routing (`followup`) and runners (`server`)."""

@@ -1,0 +1,108 @@
+"""Run the Slack app: HTTP mode (aiohttp: `POST /slack/events`, `GET /healthz`) or Socket Mode.
+
+Both share one `aiohttp.ClientSession` for every Web API call and `response_url` post, for
+the life of the process. Socket Mode reconnects by itself (slack_sdk's aiohttp client
+re-issues a WebSocket URL when the connection closes or stops answering pings).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+from collections.abc import AsyncIterator
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from dataclasses import dataclass
+
+import aiohttp
+from aiohttp import web
+from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+from slack_bolt.async_app import AsyncApp
+
+from bot.engine import Engine
+from bot.settings import Settings
+from bot.slack.app import build_app, make_client
+from bot.store import SQLiteStore, Store
+
+log = logging.getLogger("mailport.slack")
+
+EVENTS_PATH = "/slack/events"
+HEALTH_PATH = "/healthz"
+
+
+@dataclass(frozen=True, slots=True)
+class HttpServer:
+    """A running HTTP server: where it listens and the Bolt app behind it."""
+
+    app: AsyncApp
+    host: str
+    port: int
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+
+def _healthz(engine: Engine) -> web.RequestHandler:
+    async def healthz(_: web.Request) -> web.Response:
+        return web.json_response({"ok": True, "entries": len(engine.kb.entries)})
+
+    return healthz
+
+
+@asynccontextmanager
+async def http_server(
+    settings: Settings, engine: Engine, store: Store, host: str = "0.0.0.0", port: int | None = None
+) -> AsyncIterator[HttpServer]:
+    """Serve the app on `host:port` (default `settings.port`; 0 picks a free port)."""
+    async with aiohttp.ClientSession() as session:
+        app = build_app(engine, store, settings, make_client(settings, session))
+        web_app = app.web_app(path=EVENTS_PATH)
+        web_app.router.add_get(HEALTH_PATH, _healthz(engine))
+        runner = web.AppRunner(web_app, access_log=None)
+        await runner.setup()
+        try:
+            site = web.TCPSite(runner, host, settings.port if port is None else port)
+            await site.start()
+            bound = runner.addresses[0][1]
+            log.info("listening on http://%s:%s%s", host, bound, EVENTS_PATH)
+            yield HttpServer(app=app, host=host, port=bound)
+        finally:
+            await runner.cleanup()
+
+
+@asynccontextmanager
+async def socket_mode(
+    settings: Settings, engine: Engine, store: Store, ping_interval: float = 10.0
+) -> AsyncIterator[AsyncSocketModeHandler]:
+    """Connect over Socket Mode with the app-level token; yields the connected handler."""
+    async with aiohttp.ClientSession() as session:
+        client = make_client(settings, session)
+        app = build_app(engine, store, settings, client)
+        handler = AsyncSocketModeHandler(
+            app, app_token=settings.slack_app_token, web_client=client, ping_interval=ping_interval
+        )
+        try:
+            await handler.connect_async()
+            log.info("connected over Socket Mode")
+            yield handler
+        finally:
+            await handler.close_async()
+
+
+async def run(settings: Settings, socket: bool) -> None:
+    """Load the engine and store, serve until SIGINT or SIGTERM, then shut down cleanly."""
+    engine = Engine.load(settings.knowledge_dir)
+    store = SQLiteStore(settings.db_path)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    server: AbstractAsyncContextManager[object] = (
+        socket_mode(settings, engine, store) if socket else http_server(settings, engine, store)
+    )
+    try:
+        async with server:
+            await stop.wait()
+    finally:
+        store.close()
