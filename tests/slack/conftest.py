@@ -1,0 +1,68 @@
+"""Fixtures: the real app on a free 127.0.0.1 port, and a fake Slack recording every call."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import aiohttp
+import pytest
+from aiohttp import web
+from slack_harness import SECRET, FakeSlack, SlackClient
+
+from bot.engine import Engine
+from bot.settings import Settings
+from bot.slack.server import http_server
+from bot.store import SQLiteStore
+
+
+@pytest.fixture(scope="session")
+def engine() -> Engine:
+    return Engine.load()
+
+
+@pytest.fixture
+async def fake() -> AsyncIterator[FakeSlack]:
+    slack = FakeSlack()
+    app = web.Application()
+    app.router.add_post("/api/{method}", slack.api)
+    app.router.add_post("/response/{id}", slack.response)
+    app.router.add_get("/link", slack.link)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", 0).start()
+    slack.url = f"http://127.0.0.1:{runner.addresses[0][1]}"
+    yield slack
+    for ws in slack.sockets:
+        await ws.close()
+    await runner.cleanup()
+
+
+@pytest.fixture
+def settings(fake: FakeSlack, tmp_path: Path) -> Settings:
+    return Settings(
+        db_path=tmp_path / "mailport.db",
+        slack_bot_token="xoxb-test",
+        slack_signing_secret=SECRET,
+        slack_app_token="xapp-test",
+        slack_api_url=fake.api_url,
+    )
+
+
+@pytest.fixture
+def store(settings: Settings) -> Iterator[SQLiteStore]:
+    db = SQLiteStore(settings.db_path)
+    yield db
+    db.close()
+
+
+@pytest.fixture
+async def slack(
+    fake: FakeSlack, settings: Settings, store: SQLiteStore, engine: Engine
+) -> AsyncIterator[SlackClient]:
+    """The real app on a free 127.0.0.1 port, talking to the fake Slack."""
+    async with (
+        http_server(settings, engine, store, host="127.0.0.1", port=0) as server,
+        aiohttp.ClientSession() as session,
+    ):
+        yield SlackClient(server, fake, session)

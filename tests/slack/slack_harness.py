@@ -1,0 +1,319 @@
+"""Real HTTP against the real app: the app's aiohttp server and a fake Slack, both on 127.0.0.1.
+
+- `FakeSlack` is an aiohttp server playing Slack's Web API (`/api/<method>`), `response_url`
+  endpoints (`/response/<id>`) and the Socket Mode WebSocket (`/link`). It records every call.
+- `SlackClient` sends slash commands, events and interactions exactly as Slack does: the raw
+  body signed with the signing secret (v0 HMAC-SHA256 over `v0:<timestamp>:<body>`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+import time
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlencode
+
+import aiohttp
+from aiohttp import web
+from slack_sdk.signature import SignatureVerifier
+
+from bot.slack.server import HttpServer
+
+SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
+BOT_USER = "UBOT"
+BOT_ID = "BBOT"
+TEAM = "T0001"
+WAIT = 3.0
+
+
+@dataclass
+class Call:
+    """One request the app made to fake Slack."""
+
+    method: str
+    data: dict[str, Any]
+
+
+@dataclass
+class FakeSlack:
+    """Slack's side of every conversation, recording what the app sent."""
+
+    url: str = ""
+    calls: list[Call] = field(default_factory=list)
+    failures: dict[str, list[web.Response]] = field(default_factory=dict)
+    sockets: list[web.WebSocketResponse] = field(default_factory=list)
+    transports: list[Any] = field(default_factory=list)
+    acks: list[dict[str, Any]] = field(default_factory=list)
+    connections: int = 0
+    _ids: itertools.count = field(default_factory=lambda: itertools.count(1))
+
+    @property
+    def api_url(self) -> str:
+        return f"{self.url}/api/"
+
+    def response_url(self) -> str:
+        return f"{self.url}/response/{next(self._ids)}"
+
+    def to(self, method: str) -> list[dict[str, Any]]:
+        """What the app sent to one method (`response_url` for response_url posts)."""
+        return [c.data for c in self.calls if c.method == method]
+
+    def fail_next(self, method: str, response: web.Response) -> None:
+        """Answer the next call to `method` with `response` instead of success."""
+        self.failures.setdefault(method, []).append(response)
+
+    async def wait_for(self, method: str, count: int = 1) -> list[dict[str, Any]]:
+        """Wait until `method` was called `count` times; return those calls."""
+        deadline = time.monotonic() + WAIT
+        while len(self.to(method)) < count and time.monotonic() < deadline:
+            await asyncio.sleep(0.01)
+        found = self.to(method)
+        assert len(found) >= count, f"{method}: {len(found)} calls, wanted {count}: {self.calls}"
+        return found
+
+    async def quiet(self, seconds: float = 0.3) -> None:
+        """Give the app time to do anything it should not do."""
+        await asyncio.sleep(seconds)
+
+    # --- aiohttp handlers -----------------------------------------------------------------
+
+    async def api(self, request: web.Request) -> web.StreamResponse:
+        method = request.match_info["method"]
+        data = await _body(request)
+        self.calls.append(Call(method, data))
+        if self.failures.get(method):
+            return self.failures[method].pop(0)
+        return web.json_response(self._result(method, data))
+
+    def _result(self, method: str, data: dict[str, Any]) -> dict[str, Any]:
+        if method == "auth.test":
+            return {"ok": True, "user_id": BOT_USER, "bot_id": BOT_ID, "team_id": TEAM}
+        if method == "apps.connections.open":
+            ws = self.url.replace("http://", "ws://")
+            return {"ok": True, "url": f"{ws}/link?ticket={next(self._ids)}"}
+        if method == "chat.postMessage":
+            return {"ok": True, "channel": data.get("channel"), "ts": f"{time.time():.6f}"}
+        return {"ok": True}
+
+    async def response(self, request: web.Request) -> web.Response:
+        self.calls.append(Call("response_url", await _body(request)))
+        if self.failures.get("response_url"):
+            return self.failures["response_url"].pop(0)
+        return web.Response(text="ok")
+
+    async def link(self, request: web.Request) -> web.WebSocketResponse:
+        ws = web.WebSocketResponse()
+        await ws.prepare(request)
+        self.connections += 1
+        self.sockets.append(ws)
+        self.transports.append(request.transport)
+        await ws.send_json({"type": "hello", "num_connections": 1})
+        async for message in ws:
+            if message.type == aiohttp.WSMsgType.TEXT:
+                self.acks.append(json.loads(message.data))
+        return ws
+
+    async def envelope(self, kind: str, payload: dict[str, Any], **extra: Any) -> str:
+        """Send a Socket Mode envelope on the newest connection; return its id."""
+        envelope_id = f"env-{next(self._ids)}"
+        message = {"envelope_id": envelope_id, "type": kind, "payload": payload, **extra}
+        await self.sockets[-1].send_json(message)
+        return envelope_id
+
+    async def wait_ack(self, envelope_id: str) -> dict[str, Any]:
+        deadline = time.monotonic() + WAIT
+        while time.monotonic() < deadline:
+            for ack in self.acks:
+                if ack.get("envelope_id") == envelope_id:
+                    return ack
+            await asyncio.sleep(0.01)
+        raise AssertionError(f"no ack for {envelope_id}: {self.acks}")
+
+    async def wait_connections(self, count: int) -> None:
+        deadline = time.monotonic() + WAIT
+        while self.connections < count and time.monotonic() < deadline:
+            await asyncio.sleep(0.01)
+        assert self.connections >= count, f"{self.connections} connections, wanted {count}"
+
+
+async def _body(request: web.Request) -> dict[str, Any]:
+    if request.content_type == "application/json":
+        return await request.json()
+    form = dict(await request.post())
+    return {**dict(request.query), **{k: str(v) for k, v in form.items()}}
+
+
+def sign(body: str, timestamp: int | None = None, secret: str = SECRET) -> dict[str, str]:
+    """Slack's signature headers for `body`."""
+    ts = str(int(time.time()) if timestamp is None else timestamp)
+    signature = SignatureVerifier(secret).generate_signature(timestamp=ts, body=body)
+    return {"x-slack-request-timestamp": ts, "x-slack-signature": signature}
+
+
+@dataclass
+class SlackClient:
+    """Sends what Slack sends, signed, to the app's `/slack/events`."""
+
+    server: HttpServer
+    fake: FakeSlack
+    session: aiohttp.ClientSession
+    _ids: itertools.count = field(default_factory=lambda: itertools.count(1))
+
+    async def post(
+        self, body: str, content_type: str, headers: dict[str, str] | None = None
+    ) -> tuple[int, Any]:
+        """POST a raw body; returns the status and the parsed (JSON when possible) answer."""
+        all_headers = {"content-type": content_type, **sign(body), **(headers or {})}
+        url = f"{self.server.url}/slack/events"
+        async with self.session.post(url, data=body.encode(), headers=all_headers) as response:
+            text = await response.text()
+            try:
+                return response.status, json.loads(text) if text else None
+            except json.JSONDecodeError:
+                return response.status, text
+
+    async def command(self, text: str, user: str = "U0USER", channel: str = "C0CHAN") -> Any:
+        """`/mailport <text>`; asserts 200 and returns the ack's JSON."""
+        status, answer = await self.post(*self.command_body(text, user, channel))
+        assert status == 200, answer
+        return answer
+
+    def command_body(
+        self, text: str, user: str = "U0USER", channel: str = "C0CHAN"
+    ) -> tuple[str, str]:
+        fields = {
+            "token": "legacy",
+            "team_id": TEAM,
+            "team_domain": "example",
+            "channel_id": channel,
+            "channel_name": "general",
+            "user_id": user,
+            "user_name": "pat",
+            "command": "/mailport",
+            "text": text,
+            "api_app_id": "A0APP",
+            "is_enterprise_install": "false",
+            "response_url": self.fake.response_url(),
+            "trigger_id": "1.2.3",
+        }
+        return urlencode(fields), "application/x-www-form-urlencoded"
+
+    def event_body(self, event: dict[str, Any], event_id: str | None = None) -> str:
+        return json.dumps(
+            {
+                "token": "legacy",
+                "team_id": TEAM,
+                "api_app_id": "A0APP",
+                "event": event,
+                "type": "event_callback",
+                "event_id": event_id or f"Ev{next(self._ids):08d}",
+                "event_time": int(time.time()),
+                "authorizations": [{"team_id": TEAM, "user_id": BOT_USER, "is_bot": True}],
+            }
+        )
+
+    async def event(
+        self, event: dict[str, Any], event_id: str | None = None, retry: int | None = None
+    ) -> int:
+        """Deliver an Events API callback; returns the HTTP status."""
+        headers = {"x-slack-retry-num": str(retry), "x-slack-retry-reason": "http_timeout"}
+        body = self.event_body(event, event_id)
+        status, _ = await self.post(body, "application/json", headers if retry else None)
+        return status
+
+    async def click(
+        self,
+        action_id: str,
+        value: str,
+        *,
+        ephemeral: bool = True,
+        channel: str = "C0CHAN",
+        ts: str = "1700000000.000100",
+        thread_ts: str | None = None,
+        user: str = "U0USER",
+    ) -> tuple[int, Any]:
+        """A `block_actions` payload for a button on a message."""
+        payload: dict[str, Any] = {
+            "type": "block_actions",
+            "user": {"id": user, "username": "pat", "team_id": TEAM},
+            "api_app_id": "A0APP",
+            "token": "legacy",
+            "trigger_id": "1.2.3",
+            "team": {"id": TEAM, "domain": "example"},
+            "container": {
+                "type": "message",
+                "message_ts": ts,
+                "channel_id": channel,
+                "is_ephemeral": ephemeral,
+            },
+            "channel": {"id": channel, "name": "general"},
+            "response_url": self.fake.response_url(),
+            "actions": [
+                {
+                    "type": "button",
+                    "action_id": action_id,
+                    "block_id": "b1",
+                    "value": value,
+                    "action_ts": f"{time.time():.6f}",
+                    "text": {"type": "plain_text", "text": "x"},
+                }
+            ],
+        }
+        if not ephemeral:
+            payload["message"] = {
+                "type": "message",
+                "ts": ts,
+                "user": BOT_USER,
+                "bot_id": BOT_ID,
+                "text": "answer",
+                **({"thread_ts": thread_ts} if thread_ts else {}),
+            }
+        body = urlencode({"payload": json.dumps(payload)})
+        return await self.post(body, "application/x-www-form-urlencoded")
+
+
+def message_event(text: str, **fields: Any) -> dict[str, Any]:
+    """A user's message event; override any field (`type`, `channel`, `channel_type`, ...)."""
+    ts = fields.pop("ts", f"{time.time():.6f}")
+    return {
+        "type": "message",
+        "user": "U0USER",
+        "text": text,
+        "ts": ts,
+        "event_ts": ts,
+        "channel": "D0DM",
+        "channel_type": "im",
+        "team": TEAM,
+        **fields,
+    }
+
+
+def mention_event(text: str, **fields: Any) -> dict[str, Any]:
+    """An `app_mention` (in a channel unless `channel` says otherwise)."""
+    event = message_event(
+        f"<@{BOT_USER}> {text}", **{"type": "app_mention", "channel": "C0CHAN", **fields}
+    )
+    event.pop("channel_type")
+    return event
+
+
+def texts(payload: Any) -> str:
+    """Every string in a message payload, joined: for "does it say X" assertions."""
+    return json.dumps(payload, ensure_ascii=False)
+
+
+def action_ids(blocks: list[dict[str, Any]]) -> list[str]:
+    return [e["action_id"] for b in blocks if b["type"] == "actions" for e in b["elements"]]
+
+
+def button(blocks: list[dict[str, Any]], action_id: str) -> dict[str, Any]:
+    return next(
+        e
+        for b in blocks
+        if b["type"] == "actions"
+        for e in b["elements"]
+        if e["action_id"] == action_id
+    )

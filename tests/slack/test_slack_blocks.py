@@ -1,0 +1,123 @@
+"""Every knowledge entry and every port card renders within Slack's Block Kit limits."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from slack_harness import action_ids
+
+from bot.answers import Answer, Suggestion
+from bot.engine import Engine
+from bot.render import blocks
+from bot.render.blocks import Message, escape
+from bot.store import Unanswered, Votes
+
+MESSAGE_BLOCKS = 50
+HOME_BLOCKS = 100
+SECTION_TEXT = 3000
+HEADER_TEXT = 150
+BUTTON_TEXT = 75
+BUTTON_VALUE = 2000
+CONTEXT_ELEMENTS = 10
+ACTIONS_ELEMENTS = 25
+
+
+def check_blocks(rendered: list[dict[str, Any]], max_blocks: int = MESSAGE_BLOCKS) -> None:
+    """Slack's limits, including the ones slack_sdk does not validate."""
+    assert 0 < len(rendered) <= max_blocks
+    ids = action_ids(rendered)
+    assert len(ids) == len(set(ids)), ids
+    assert sum(b["type"] == "table" for b in rendered) <= 1
+    for block in rendered:
+        kind = block["type"]
+        if kind == "section":
+            assert 0 < len(block["text"]["text"]) <= SECTION_TEXT
+        elif kind == "header":
+            assert 0 < len(block["text"]["text"]) <= HEADER_TEXT
+        elif kind == "context":
+            assert len(block["elements"]) <= CONTEXT_ELEMENTS
+        elif kind == "actions":
+            assert 0 < len(block["elements"]) <= ACTIONS_ELEMENTS
+            for element in block["elements"]:
+                assert len(element["text"]["text"]) <= BUTTON_TEXT
+                assert len(element["value"]) <= BUTTON_VALUE
+        elif kind == "table":
+            assert len(block["rows"]) <= 100
+            assert all(0 < len(row) <= 20 for row in block["rows"])
+
+
+def check_message(message: Message) -> dict[str, Any]:
+    payload = message.payload()  # to_dict() runs slack_sdk's validators
+    assert payload["text"].strip()
+    check_blocks(payload["blocks"])
+    return payload
+
+
+def test_every_entry_renders_within_limits(engine: Engine) -> None:
+    kb = engine.kb
+    assert kb.entries
+    for entry in kb.entries.values():
+        rows = kb.port_rows(entry.ports)
+        payload = check_message(
+            blocks.entry_message(entry, rows, kb, note="x" * 300, share_ref="ask:" + "q" * 1900)
+        )
+        if rows:
+            assert "```" in payload["text"], entry.id
+            assert all(str(r.port) in payload["text"] for r in rows)
+        shared = check_message(blocks.entry_message(entry, rows, kb, shared_by="U1", asked="q"))
+        assert "share" not in action_ids(shared["blocks"])
+
+
+@pytest.mark.parametrize("extra", [0, 1, 22, 2, 99999, 65535, 8080])
+def test_every_port_card_renders_within_limits(engine: Engine, extra: int) -> None:
+    for port in {*engine.kb.ports, extra}:
+        card = engine.port_card(port)
+        payload = check_message(blocks.port_card_message(card, share_ref=f"port:{port}"))
+        assert str(port) in payload["text"]
+
+
+def test_ambiguous_and_no_match_render_within_limits(engine: Engine) -> None:
+    entries = list(engine.kb.entries.values())
+    hostile = "<!channel> " + "&<>" * 2000
+    suggestions = tuple(Suggestion(e, 50.0) for e in entries[:5])
+    rows = tuple(engine.kb.ports.values())[:30]
+    for status in ("ambiguous", "no_match"):
+        answer = Answer(hostile, status, 50.0, None, suggestions, rows, note="n" * 500)
+        payload = check_message(blocks.answer_message(answer, engine.kb))
+        assert "<!channel>" not in str(payload)
+        assert len([i for i in action_ids(payload["blocks"]) if i.startswith("suggest_")]) <= 3
+
+
+def test_help_and_notices_render() -> None:
+    for message in (
+        blocks.help_message(),
+        blocks.apology(),
+        blocks.feedback_thanks(True),
+        blocks.feedback_thanks(False),
+        blocks.check_unavailable(),
+    ):
+        check_message(message)
+
+
+def test_home_view_within_limits(engine: Engine) -> None:
+    unanswered = [Unanswered("<!here> " + "why " * 125, 10 - i, 0.0) for i in range(10)]
+    votes = [Votes(entry_id, 1, 5) for entry_id in [*list(engine.kb.entries)[:9], "gone"]]
+    view = blocks.home_view(unanswered, votes, engine.kb).to_dict()
+    check_blocks(view["blocks"], HOME_BLOCKS)
+    assert "<!here>" not in str(view)
+
+
+def test_escape_only_control_characters() -> None:
+    assert escape('<!channel> & <https://x|y> "we\'ll"') == (
+        '&lt;!channel&gt; &amp; &lt;https://x|y&gt; "we\'ll"'
+    )
+    assert escape("&amp;") == "&amp;amp;"
+
+
+def test_long_text_is_split_into_sections() -> None:
+    text = ("word " * 100 + "\n") * 20
+    parts = blocks.sections(text)
+    assert len(parts) > 1
+    assert all(len(p.text.text) <= 3000 for p in parts)
+    assert " ".join(p.text.text for p in parts).split() == text.split()

@@ -1,0 +1,122 @@
+"""Mentions and DMs: thread replies, one reply per message, bots and edits ignored, App Home."""
+
+from __future__ import annotations
+
+from aiohttp import web
+from slack_harness import BOT_ID, BOT_USER, SlackClient, mention_event, message_event, texts
+
+from bot.store import SQLiteStore
+
+
+async def test_mention_in_channel_replies_in_a_thread(slack: SlackClient) -> None:
+    event = mention_event("which port for smtp submission?", ts="1700000001.000100")
+    assert await slack.event(event) == 200
+    [reply] = await slack.fake.wait_for("chat.postMessage")
+    assert reply["channel"] == "C0CHAN"
+    assert reply["thread_ts"] == "1700000001.000100"
+    assert reply["text"] and reply["blocks"]
+    assert reply["unfurl_links"] is False
+
+
+async def test_mention_inside_a_thread_stays_in_that_thread(slack: SlackClient) -> None:
+    event = mention_event("465", ts="1700000002.000200", thread_ts="1700000000.000001")
+    await slack.event(event)
+    [reply] = await slack.fake.wait_for("chat.postMessage")
+    assert reply["thread_ts"] == "1700000000.000001"
+    assert "465" in reply["text"]
+
+
+async def test_dm_is_answered_in_the_dm(slack: SlackClient) -> None:
+    await slack.event(message_event("help"))
+    [reply] = await slack.fake.wait_for("chat.postMessage")
+    assert reply["channel"] == "D0DM"
+    assert "thread_ts" not in reply
+    assert "/mailport 465" in texts(reply)
+
+
+async def test_mention_in_a_dm_is_answered_once(slack: SlackClient) -> None:
+    ts = "1700000003.000300"
+    await slack.event(message_event(f"<@{BOT_USER}> 587", ts=ts))
+    await slack.event(mention_event("587", ts=ts, channel="D0DM"))
+    [reply] = await slack.fake.wait_for("chat.postMessage")
+    await slack.fake.quiet()
+    assert len(slack.fake.to("chat.postMessage")) == 1
+    assert reply["channel"] == "D0DM" and "thread_ts" not in reply
+
+
+async def test_retried_event_is_not_answered_twice(slack: SlackClient) -> None:
+    event = mention_event("what is port 993?")
+    assert await slack.event(event, event_id="Ev0RETRY") == 200
+    assert await slack.event(event, event_id="Ev0RETRY", retry=1) == 200
+    assert await slack.event(event, event_id="Ev0RETRY", retry=2) == 200
+    await slack.fake.wait_for("chat.postMessage")
+    await slack.fake.quiet()
+    assert len(slack.fake.to("chat.postMessage")) == 1
+
+
+async def test_bots_edits_and_other_messages_are_ignored(slack: SlackClient) -> None:
+    ignored = [
+        message_event("465", bot_id="B0OTHER", subtype="bot_message"),
+        message_event("465", bot_id="B0OTHER"),
+        message_event("465", user=BOT_USER, bot_id=BOT_ID),
+        message_event("465", subtype="message_changed"),
+        message_event("465", subtype="message_deleted"),
+        message_event("465", subtype="channel_join"),
+        message_event("465", channel="C0CHAN", channel_type="channel"),
+        mention_event("465", bot_id="B0OTHER"),
+    ]
+    for event in ignored:
+        assert await slack.event(event) == 200
+    await slack.fake.quiet()
+    assert slack.fake.to("chat.postMessage") == []
+
+
+async def test_echoed_event_text_is_escaped(slack: SlackClient) -> None:
+    await slack.event(mention_event("&lt;!here&gt; &lt;@U0BOSS&gt; qwzx &amp;&amp; vbnm"))
+    [reply] = await slack.fake.wait_for("chat.postMessage")
+    said = texts(reply)
+    assert "<!here>" not in said and "<@U0BOSS>" not in said
+    assert "&lt;!here&gt;" in said
+
+
+async def test_rate_limited_reply_is_retried(slack: SlackClient) -> None:
+    limited = web.json_response(
+        {"ok": False, "error": "ratelimited"}, status=429, headers={"Retry-After": "0"}
+    )
+    slack.fake.fail_next("chat.postMessage", limited)
+    await slack.event(mention_event("465"))
+    calls = await slack.fake.wait_for("chat.postMessage", count=2)
+    assert calls[0] == calls[1]
+
+
+async def test_app_home_shows_curator_lists(slack: SlackClient, store: SQLiteStore) -> None:
+    store.record_unanswered("does <!channel> use port 1234?")
+    store.record_vote("port-465", "U1", helpful=False)
+    await slack.event(
+        {
+            "type": "app_home_opened",
+            "user": "U0USER",
+            "channel": "D0DM",
+            "tab": "home",
+            "event_ts": "1700000004.0",
+        }
+    )
+    [publish] = await slack.fake.wait_for("views.publish")
+    assert publish["user_id"] == "U0USER"
+    view = texts(publish["view"])
+    assert "does &lt;!channel&gt; use port 1234?" in view and "<!channel>" not in view
+    assert "What is port 465 used for?" in view or "port-465" in view
+
+
+async def test_messages_tab_does_not_publish(slack: SlackClient) -> None:
+    await slack.event(
+        {
+            "type": "app_home_opened",
+            "user": "U0USER",
+            "channel": "D0DM",
+            "tab": "messages",
+            "event_ts": "1700000005.0",
+        }
+    )
+    await slack.fake.quiet(0.2)
+    assert slack.fake.to("views.publish") == []
