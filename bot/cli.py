@@ -78,6 +78,46 @@ def cmd_kb_check(args: argparse.Namespace) -> int:
     return EXIT_PROBLEMS if problems else EXIT_OK
 
 
+def cmd_serve(args: argparse.Namespace) -> int:
+    """Run the Slack app: HTTP on $PORT, or Socket Mode with --socket or SLACK_APP_TOKEN set."""
+    import asyncio
+    import dataclasses
+    import logging
+
+    from bot.settings import Settings
+
+    settings = dataclasses.replace(Settings.from_env(), knowledge_dir=args.knowledge)
+    socket = args.socket or bool(settings.slack_app_token)
+    settings.require_slack(socket)
+    from bot.slack.server import run
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    asyncio.run(run(settings, socket))
+    return EXIT_OK
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    """Print the most asked unanswered questions and the most down-voted answers."""
+    from bot.settings import Settings
+    from bot.store import SQLiteStore
+
+    path = Settings.from_env().db_path
+    if not path.exists():
+        print(f"No feedback yet: {path} does not exist (set MAILPORT_DB to the bot's database).")
+        return EXIT_OK
+    store = SQLiteStore(path)
+    try:
+        unanswered, downvoted = store.top_unanswered(args.limit), store.most_downvoted(args.limit)
+    finally:
+        store.close()
+    print("Top unanswered questions (times asked):")
+    print("\n".join(f"{u.count:>6}  {u.question}" for u in unanswered) or "     -  none")
+    print("\nMost down-voted answers (not helpful / helpful):")
+    lines = (f"{v.not_helpful:>6} / {v.helpful:<4} {v.entry_id}" for v in downvoted)
+    print("\n".join(lines) or "     -  none")
+    return EXIT_OK
+
+
 def _port_number(raw: str) -> int:
     try:
         value = int(raw)
@@ -117,6 +157,16 @@ def build_parser() -> argparse.ArgumentParser:
     kb_sub = kb.add_subparsers(dest="kb_command", required=True, metavar="COMMAND")
     kb_check = kb_sub.add_parser("check", help="validate every entry and the port table")
     kb_check.set_defaults(func=cmd_kb_check)
+
+    serve = sub.add_parser("serve", help="run the Slack app (HTTP, or Socket Mode)")
+    serve.add_argument(
+        "--socket", action="store_true", help="Socket Mode (default when SLACK_APP_TOKEN is set)"
+    )
+    serve.set_defaults(func=cmd_serve)
+
+    report = sub.add_parser("report", help="top unanswered questions and most down-voted answers")
+    report.add_argument("--limit", type=int, default=10, help="rows per list (default 10)")
+    report.set_defaults(func=cmd_report)
 
     return parser
 

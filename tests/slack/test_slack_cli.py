@@ -1,0 +1,135 @@
+"""`mailport serve` and `mailport report` as real processes."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import socket
+import subprocess
+import sys
+from collections.abc import AsyncIterator
+from pathlib import Path
+from urllib.parse import urlencode
+
+import aiohttp
+import pytest
+from slack_harness import SECRET, FakeSlack, sign
+
+from bot.store import SQLiteStore
+
+MAILPORT = [sys.executable, "-m", "bot"]
+SLACK_VARS = ("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", "SLACK_APP_TOKEN", "SLACK_API_URL", "PORT")
+
+
+def clean_env(**extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k not in SLACK_VARS}
+    return {**env, **extra}
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.mark.parametrize(
+    ("env", "args", "variable"),
+    [
+        ({}, [], "SLACK_BOT_TOKEN"),
+        ({"SLACK_BOT_TOKEN": "xoxb-1"}, [], "SLACK_SIGNING_SECRET"),
+        ({"SLACK_BOT_TOKEN": "xoxb-1"}, ["--socket"], "SLACK_APP_TOKEN"),
+        ({"SLACK_BOT_TOKEN": "xoxp-user"}, [], "SLACK_BOT_TOKEN"),
+        ({"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_SIGNING_SECRET": "s", "PORT": "http"}, [], "PORT"),
+        ({"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_APP_TOKEN": "xoxb-2"}, [], "SLACK_APP_TOKEN"),
+        (
+            {"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_SIGNING_SECRET": "s", "SLACK_API_URL": "ftp://x"},
+            [],
+            "SLACK_API_URL",
+        ),
+    ],
+)
+def test_bad_settings_exit_2_with_one_line(
+    env: dict[str, str], args: list[str], variable: str
+) -> None:
+    result = subprocess.run(
+        [*MAILPORT, "serve", *args],
+        env=clean_env(**env),
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and variable in lines[0], result.stderr
+
+
+@pytest.fixture
+async def served(fake: FakeSlack, tmp_path: Path) -> AsyncIterator[str]:
+    port = free_port()
+    env = clean_env(
+        SLACK_BOT_TOKEN="xoxb-test",
+        SLACK_SIGNING_SECRET=SECRET,
+        SLACK_API_URL=fake.api_url,
+        PORT=str(port),
+        MAILPORT_DB=str(tmp_path / "mailport.db"),
+    )
+    log = tmp_path / "serve.log"
+    with log.open("w") as stderr:
+        process = await asyncio.create_subprocess_exec(
+            *MAILPORT, "serve", env=env, stdout=subprocess.DEVNULL, stderr=stderr
+        )
+    url = f"http://127.0.0.1:{port}"
+    async with aiohttp.ClientSession() as session:
+        for _ in range(200):
+            try:
+                async with session.get(f"{url}/healthz") as response:
+                    if response.status == 200:
+                        break
+            except aiohttp.ClientConnectionError:
+                await asyncio.sleep(0.05)
+        else:
+            process.kill()
+            pytest.fail(f"mailport serve did not start:\n{log.read_text()}")
+        yield url
+    process.send_signal(signal.SIGTERM)
+    assert await asyncio.wait_for(process.wait(), 10) == 0
+
+
+async def test_serve_answers_signed_commands(served: str) -> None:
+    fields = {
+        "command": "/mailport",
+        "text": "587",
+        "user_id": "U1",
+        "channel_id": "C1",
+        "response_url": "http://127.0.0.1:9/r",
+    }
+    body = urlencode(fields)
+    headers = {"content-type": "application/x-www-form-urlencoded", **sign(body)}
+    async with aiohttp.ClientSession() as session:
+        async with session.post(f"{served}/slack/events", data=body, headers=headers) as response:
+            assert response.status == 200
+            assert "587" in (await response.json())["text"]
+        headers["x-slack-signature"] = "v0=" + "1" * 64
+        async with session.post(f"{served}/slack/events", data=body, headers=headers) as response:
+            assert response.status == 401
+
+
+def test_report_prints_both_lists(tmp_path: Path) -> None:
+    db = tmp_path / "mailport.db"
+    store = SQLiteStore(db)
+    for _ in range(3):
+        store.record_unanswered("does port 2526 work?")
+    store.record_vote("port-465", "U1", helpful=False)
+    store.close()
+    result = subprocess.run(
+        [*MAILPORT, "report"],
+        env=clean_env(MAILPORT_DB=str(db)),
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=True,
+    )
+    assert "3  does port 2526 work?" in result.stdout
+    assert "port-465" in result.stdout
