@@ -14,7 +14,7 @@ from dataclasses import dataclass
 # concept: the words and phrases that mean it, "|" between phrases. Multi-word phrases are
 # replaced before single words are looked at.
 SYNONYMS = """
-smtp: smpt | stmp | smtpd | esmtp | outgoing | sending | send | sends | sender | outbound
+smtp: smpt | stmp | smtpd | esmtp | outgoing | sending | send | sends | outbound
     | mta | mtas
 imap: imap4 | imap 4 | incoming | receiving
 pop3: pop | pop 3
@@ -36,6 +36,7 @@ outlook: office365 | o365 | m365 | ms365 | hotmail | msft | office 365 | microso
 firewall: firewalld | ufw | iptables | nftables | acl | whitelist | allowlist | allow list
 blocked: block | blocks | blocking | filtered | filtering | restricted | banned
 open: opened | listening | reachable
+letsencrypt: lets encrypt | let s encrypt
 timeout: timeouts | hangs | hanging | timed out | times out | time out | timing out
 """
 

@@ -26,8 +26,10 @@ from bot.entities import CONCEPTS, FAMILIES, PROVIDERS, Entities, canonical_word
 from bot.knowledge import Entry, KnowledgeBase
 from bot.normalize import strip_slack
 
-ANSWER_AT = 50.0
-MARGIN = 5.0
+ANSWER_AT = 52.0
+ANSWER_AT_ANCHORED = 40.0
+MARGIN = 6.0
+MARGIN_RELATED = 4.0
 SUGGEST_AT = 40.0
 SUGGEST_WITHIN = 12.0
 MAX_SUGGESTIONS = 3
@@ -38,10 +40,14 @@ COSINE_WEIGHT = 60.0
 PHRASE_WEIGHT = 0.4
 UNKNOWN_WEIGHT = 0.5
 TAG_WEIGHT = 0.3
+IDF_POWER = 0.5
 PORT_MATCH = 12.0
 PORT_HOME = 3.0
 PORT_MISMATCH = 15.0
 PROVIDER_MISMATCH = 15.0
+ANCHORS = frozenset(
+    {"smtp", "imap", "pop3", "starttls", "tls", "ssl", "implicit", "plaintext", "encrypt"}
+)
 
 STOPWORDS = frozenset(
     """
@@ -55,6 +61,7 @@ STOPWORDS = frozenset(
     know say says said let lets want wanted trying try help question q s t re ve ll d m
     """.split()
 )
+NEGATIONS = frozenset({"not", "without", "except", "non", "never"})
 PORT_WORDS = frozenset(
     """
     port ports number no tcp what whats is the for used use meaning mean means about tell me
@@ -72,11 +79,13 @@ def stem(word: str) -> str:
 
 
 def terms(words: Iterable[str]) -> list[str]:
-    """Content terms: stopwords and numbers dropped (ports are entities), the rest stemmed,
-    with a concept's family term added beside it."""
+    """Content terms: stopwords, numbers (ports are entities) and negated words ("not
+    receiving") dropped, the rest stemmed, with a concept's family term added beside it."""
     out = []
+    previous = ""
     for word in words:
-        if word in STOPWORDS or word.isdigit():
+        negated, previous = previous in NEGATIONS, word
+        if word in STOPWORDS or word.isdigit() or negated:
             continue
         out.append(stem(word))
         if word in FAMILIES:
@@ -113,7 +122,8 @@ class Matcher:
             self._index_entry(index, entry)
         n = len(self.entries)
         self.idf = {
-            term: math.log((n + 1) / (len(hits) + 0.5)) for term, hits in self.postings.items()
+            term: math.log((n + 1) / (len(hits) + 0.5)) ** IDF_POWER
+            for term, hits in self.postings.items()
         }
         self.unknown_idf = UNKNOWN_WEIGHT * math.log(n + 1)
         squares = [0.0] * n
@@ -268,7 +278,7 @@ class Matcher:
         if asked:
             shared = asked & set(entry.ports)
             if shared:
-                adjust += PORT_MATCH * len(shared) / len(asked)
+                adjust += PORT_MATCH * len(shared) / len(asked | set(entry.ports))
                 if any(self.kb.port_entries.get(p) == entry.id for p in shared):
                     adjust += PORT_HOME
             elif entry.ports:
@@ -279,25 +289,37 @@ class Matcher:
         return adjust
 
     def _decide(self, question: str, ranked: list[tuple[float, int]], entities: Entities) -> Answer:
-        if not ranked or ranked[0][0] < SUGGEST_AT:
+        top_score = ranked[0][0] if ranked else 0.0
+        if top_score < SUGGEST_AT:
             suggestions = self._suggest_from(ranked, limit=MAX_SUGGESTIONS, floor=30.0)
-            return self._answer(
-                question,
-                "no_match",
-                ranked[0][0] if ranked else 0.0,
-                None,
-                suggestions,
-                entities.ports,
-            )
-        top_score, top_index = ranked[0]
-        runner_up = ranked[1][0] if len(ranked) > 1 else 0.0
-        if top_score >= ANSWER_AT and top_score - runner_up >= MARGIN:
-            return self._answer(
-                question, "answered", top_score, self.entries[top_index], (), entities.ports
-            )
+            return self._answer(question, "no_match", top_score, None, suggestions, entities.ports)
+        if self._sure(ranked, entities):
+            entry = self.entries[ranked[0][1]]
+            return self._answer(question, "answered", top_score, entry, (), entities.ports)
         close = [(s, i) for s, i in ranked if s >= top_score - SUGGEST_WITHIN and s >= SUGGEST_AT]
         suggestions = self._suggest_from(close, limit=MAX_SUGGESTIONS)
         return self._answer(question, "ambiguous", top_score, None, suggestions, entities.ports)
+
+    def _sure(self, ranked: list[tuple[float, int]], entities: Entities) -> bool:
+        """Answer only a clear winner. A question anchored in the mail domain (a port or a
+        protocol word the entry shares) needs a lower score than one that only shares
+        general words; a runner-up the winner lists as related (and so shows as a button)
+        needs a smaller margin than an unrelated one."""
+        top_score, top = ranked[0]
+        entry = self.entries[top]
+        anchored = bool(set(entities.ports) & set(entry.ports)) or bool(
+            entities.concepts & ANCHORS & self.mentions[top]
+        )
+        if top_score < (ANSWER_AT_ANCHORED if anchored else ANSWER_AT):
+            return False
+        if len(ranked) < 2:
+            return True
+        runner_up_score, runner_up = ranked[1]
+        related = (
+            self.entries[runner_up].id in entry.related
+            or entry.id in self.entries[runner_up].related
+        )
+        return top_score - runner_up_score >= (MARGIN_RELATED if related else MARGIN)
 
     def _suggest_from(
         self,
