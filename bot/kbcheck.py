@@ -50,9 +50,9 @@ def indistinct_phrasings(kb: KnowledgeBase) -> list[Problem]:
             rival = result.entry or next(
                 (s.entry for s in result.suggestions if s.entry.id != entry.id), None
             )
-            what = f"too close to {rival.id}" if rival else "does not match its own entry"
+            what = f"is too close to {rival.id}" if rival else "does not match its own entry"
             problems.append(
-                Problem(entry.file, entry.id, field, f"{text!r} is {what} ({result.status})")
+                Problem(entry.file, entry.id, field, f"{text!r} {what} ({result.status})")
             )
     return problems
 

@@ -35,6 +35,7 @@ SUGGEST_WITHIN = 12.0
 MAX_SUGGESTIONS = 3
 TYPO_CUTOFF = 84.0
 PHRASE_CUTOFF = 30.0
+EXACT = 97.0  # a phrasing matched this closely is the entry, whatever else scores
 RERANK = 40
 COSINE_WEIGHT = 60.0
 PHRASE_WEIGHT = 0.4
@@ -62,10 +63,12 @@ STOPWORDS = frozenset(
     """.split()
 )
 NEGATIONS = frozenset({"not", "without", "except", "non", "never"})
+# Words that add nothing to "what is port N": with only these around it, a port number is a
+# near-bare port question (stemmed, as `terms` returns them).
 PORT_WORDS = frozenset(
     """
-    port ports number no tcp what whats is the for used use meaning mean means about tell me
-    explain info information on default standard
+    port number no tcp meaning mean explain info information default standard mail email
+    server client protocol service traffic run for thing deal
     """.split()
 )
 
@@ -180,7 +183,7 @@ class Matcher:
         if not entities.ports:
             return None
         answerable = [p for p in entities.ports if self.kb.entry_for_port(p)]
-        rest = [w for w in words if w not in PORT_WORDS and not w.isdigit()]
+        rest = [t for t in terms(words) if t not in PORT_WORDS]
         if len(entities.ports) == 1 and answerable and not rest:
             entry = self.kb.entry_for_port(answerable[0])
             return self._answer(question, "answered", 100.0, entry, (), entities.ports)
@@ -191,6 +194,7 @@ class Matcher:
         return self._answer(question, "no_match", 0.0, None, suggestions, entities.ports, notes)
 
     def _rank(self, words: list[str], entities: Entities) -> list[tuple[float, int]]:
+        """(score, entry index) for the candidates, best first."""
         query = self._fix_typos(terms(words))
         if not query and not entities.ports:
             return []
@@ -202,6 +206,9 @@ class Matcher:
         phrase = self._phrase_scores(" ".join(words), candidates)
         scores = []
         for index in candidates:
+            if phrase.get(index, 0.0) >= EXACT:
+                scores.append((100.0, index))
+                continue
             score = COSINE_WEIGHT * cosine[index] + PHRASE_WEIGHT * phrase.get(index, 0.0)
             score += self._entity_adjustment(self.entries[index], index, entities)
             scores.append((max(0.0, min(100.0, score)), index))
