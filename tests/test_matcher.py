@@ -81,13 +81,13 @@ def test_answer_carries_port_rows(engine: Engine) -> None:
 
 def test_ambiguous_offers_close_entries() -> None:
     kb = knowledge.load()
-    original = kb.entries["port-993"]
-    twin = dataclasses.replace(original, id="port-993-twin")
+    original = kb.entries["imap-vs-pop3"]
+    twin = dataclasses.replace(original, id="imap-vs-pop3-twin")
     matcher = Matcher(KnowledgeBase(entries={**kb.entries, twin.id: twin}, ports=kb.ports))
     answer = matcher.ask(original.alternates[0] + " please")
     assert answer.status == "ambiguous"
     ids = [s.entry.id for s in answer.suggestions]
-    assert {"port-993", "port-993-twin"} <= set(ids)
+    assert {"imap-vs-pop3", "imap-vs-pop3-twin"} <= set(ids)
     assert len(ids) <= 3
 
 
