@@ -36,6 +36,7 @@ class Settings:
     check_user_window: float = 600.0
     check_cache_ttl: float = 300.0
     helo_name: str = "mailport.invalid"
+    check_ca_file: Path | None = None
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -59,6 +60,7 @@ class Settings:
             check_user_window=read("MAILPORT_CHECK_USER_WINDOW", _positive, 600.0),
             check_cache_ttl=read("MAILPORT_CHECK_CACHE_TTL", _non_negative, 300.0),
             helo_name=read("MAILPORT_HELO_NAME", str, "mailport.invalid"),
+            check_ca_file=read("MAILPORT_CHECK_CA_FILE", _existing_file, None),
         )
 
     def require_slack(self, socket_mode: bool) -> None:
@@ -136,6 +138,13 @@ def _non_negative(raw: str) -> float:
     if value < 0:
         raise ValueError(f"expected zero or more, got {raw!r}")
     return value
+
+
+def _existing_file(raw: str) -> Path:
+    path = Path(raw)
+    if not path.is_file():
+        raise ValueError(f"no such file: {raw}")
+    return path
 
 
 def _cidrs(raw: str) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:

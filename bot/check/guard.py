@@ -1,0 +1,414 @@
+"""The only door from a user's host to a socket.
+
+Name hygiene, one DNS resolution per name (dnspython: no /etc/hosts, no search list), a vetting
+rule applied to every address, and `Guard.connect`, which opens TCP connections to vetted IP
+literals on mail ports only. Nothing else in mailport opens a connection to a user's host.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import re
+import socket
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Protocol
+
+import dns.asyncresolver
+import dns.exception
+import dns.name
+import dns.resolver
+import dns.reversename
+import idna
+
+from bot.check.errors import CheckInputError
+from bot.check.ports import PORTS
+
+IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+MAX_NAME = 253
+MAX_LINE = 8192
+MAX_PER_FAMILY = 2
+MAX_MX = 5
+
+_N = ipaddress.ip_network
+_METADATA = frozenset(
+    ipaddress.ip_address(a)
+    for a in (
+        "169.254.169.254",
+        "169.254.170.2",
+        "168.63.129.16",
+        "100.100.100.200",
+        "fd00:ec2::254",
+    )
+)
+_DENY: tuple[tuple[IPNetwork, str], ...] = (
+    (_N("0.0.0.0/8"), "'this network' (0.0.0.0/8)"),
+    (_N("127.0.0.0/8"), "loopback"),
+    (_N("10.0.0.0/8"), "private (RFC 1918)"),
+    (_N("172.16.0.0/12"), "private (RFC 1918)"),
+    (_N("192.168.0.0/16"), "private (RFC 1918)"),
+    (_N("100.64.0.0/10"), "shared address space (CGNAT)"),
+    (_N("169.254.0.0/16"), "link-local"),
+    (_N("192.0.0.0/24"), "IETF protocol assignments"),
+    (_N("192.0.2.0/24"), "documentation"),
+    (_N("198.51.100.0/24"), "documentation"),
+    (_N("203.0.113.0/24"), "documentation"),
+    (_N("192.88.99.0/24"), "6to4 relay anycast"),
+    (_N("198.18.0.0/15"), "benchmarking"),
+    (_N("224.0.0.0/4"), "multicast"),
+    (_N("240.0.0.0/4"), "reserved"),
+    (_N("::/128"), "unspecified"),
+    (_N("::1/128"), "loopback"),
+    (_N("::ffff:0:0/96"), "IPv4-mapped IPv6"),
+    (_N("::/96"), "IPv4-compatible IPv6"),
+    (_N("64:ff9b::/96"), "NAT64 (wraps an IPv4 address)"),
+    (_N("64:ff9b:1::/48"), "NAT64 (wraps an IPv4 address)"),
+    (_N("2002::/16"), "6to4 (wraps an IPv4 address)"),
+    (_N("2001::/32"), "Teredo (wraps an IPv4 address)"),
+    (_N("2001::/23"), "IETF protocol assignments"),
+    (_N("100::/64"), "discard-only"),
+    (_N("2001:db8::/32"), "documentation"),
+    (_N("3fff::/20"), "documentation"),
+    (_N("5f00::/16"), "SRv6 segment identifiers"),
+    (_N("fc00::/7"), "unique local (private IPv6)"),
+    (_N("fe80::/10"), "link-local"),
+    (_N("fec0::/10"), "site-local"),
+    (_N("ff00::/8"), "multicast"),
+)
+
+_ALWAYS_REFUSED = ("localhost", "invalid", "test", "example", "onion", "arpa", "alt")
+_INTERNAL = ("local", "internal", "lan", "home", "corp", "intranet", "localdomain", "private")
+_SLACK_LINK = re.compile(r"^<([^|>]*)(?:\|([^>]*))?>$")
+_URL = re.compile(r"^[a-z][a-z0-9+.-]*://", re.IGNORECASE)
+_HOST_PORT = re.compile(r"^(?:\[[^\]]*\]|[^:\[\]]+):\d*$")
+_NUMERIC_LABEL = re.compile(r"^(?:0x[0-9a-f]*|[0-9]+)$", re.IGNORECASE)
+_LDH = re.compile(r"^[a-z0-9-]+$")
+
+
+def refusal(ip: IPAddress, allow: Sequence[IPNetwork] = ()) -> str | None:
+    """Why the bot must not connect to `ip`, or None if it may. `allow` admits internal ranges."""
+    if isinstance(ip, ipaddress.IPv6Address) and ip.scope_id:
+        return "zone-scoped IPv6"
+    if ip in _METADATA:
+        return "cloud metadata service"
+    if any(ip.version == net.version and ip in net for net in allow):
+        return None
+    for net, reason in _DENY:
+        if ip.version == net.version and ip in net:
+            return reason
+    if ip.is_multicast:
+        return "multicast"
+    if ip.is_reserved or ip.is_unspecified:
+        return "reserved"
+    if not ip.is_global:
+        return "not a public address"
+    return None
+
+
+@dataclass(frozen=True, slots=True)
+class Host:
+    """A cleaned host: `name` is the A-label name or canonical IP literal (SNI, certificate
+    check); `display` is how to show it; `ip` is set for IP literals."""
+
+    name: str
+    display: str
+    ip: IPAddress | None = None
+
+
+def clean_host(text: str, internal_names: bool = False) -> Host:
+    """Check that `text` is a plain host name or IP literal; raise CheckInputError if not.
+
+    Slack's auto-link form `<http://a.example|a.example>` is unwrapped to its label first.
+    `internal_names` admits names like `mail.corp.internal` (set when internal ranges are allowed).
+    """
+    text = _unwrap_slack_link(text.strip())
+    if not text:
+        raise CheckInputError("Give a host to check, e.g. `check smtp.example.com 587`.")
+    if len(text) > MAX_NAME + 1:
+        raise CheckInputError(
+            f"That name is {len(text)} characters long; a host name has at most {MAX_NAME}."
+        )
+    literal = _ip_literal(text)
+    if literal is not None:
+        return Host(str(literal), str(literal), literal)
+    _reject_shapes(text)
+    name = _a_label(text.rstrip(".").lower())
+    _reject_special(name, internal_names)
+    display = idna.decode(name) if "xn--" in name else name
+    return Host(name, display)
+
+
+def _unwrap_slack_link(text: str) -> str:
+    match = _SLACK_LINK.match(text)
+    if not match:
+        return text
+    return (match.group(2) or match.group(1)).strip()
+
+
+def _ip_literal(text: str) -> IPAddress | None:
+    bare = text[1:-1] if text.startswith("[") and text.endswith("]") else text
+    if "%" in bare:
+        raise CheckInputError("Zone-scoped IPv6 addresses (with `%`) are not accepted.")
+    try:
+        return ipaddress.ip_address(bare)
+    except ValueError:
+        return None
+
+
+def _reject_shapes(text: str) -> None:
+    if _URL.match(text):
+        raise CheckInputError("Give a bare host name, not a URL: e.g. `smtp.example.com`.")
+    if _HOST_PORT.match(text):
+        raise CheckInputError("Give the port separately: e.g. `check smtp.example.com 587`.")
+    if "@" in text:
+        raise CheckInputError(
+            "That looks like an email address. To check where its mail goes, give the domain: "
+            "`check example.com --mx`."
+        )
+    labels = text.rstrip(".").split(".")
+    if all(_NUMERIC_LABEL.match(label) for label in labels) or _NUMERIC_LABEL.match(labels[-1]):
+        raise CheckInputError(
+            "That looks like an IP address in an unusual spelling. Write IPv4 as four decimal "
+            "numbers (e.g. 192.0.2.10) or give the host name."
+        )
+    bad = next((c for c in text if c.isascii() and not (c.isalnum() or c in ".-")), None)
+    if bad is not None:
+        shown = repr(bad) if bad.isprintable() and bad != " " else "a space or control character"
+        raise CheckInputError(
+            f"That is not a host name: {shown} is not allowed. Use letters, digits, hyphens "
+            "and dots, e.g. `smtp.example.com`."
+        )
+    if any(not label for label in labels):
+        raise CheckInputError("That name has an empty label (two dots in a row, or a leading dot).")
+
+
+def _a_label(name: str) -> str:
+    try:
+        ascii_name = idna.encode(name, uts46=True).decode("ascii")
+    except idna.IDNAError as exc:
+        raise CheckInputError(f"That is not a valid international domain name ({exc}).") from None
+    if len(ascii_name) > MAX_NAME:
+        raise CheckInputError(f"That name is longer than {MAX_NAME} characters once encoded.")
+    if not all(_LDH.match(label) for label in ascii_name.split(".")):
+        raise CheckInputError("That is not a host name: use letters, digits, hyphens and dots.")
+    return ascii_name
+
+
+def _reject_special(name: str, internal_names: bool) -> None:
+    labels = name.split(".")
+    if len(labels) < 2:
+        raise CheckInputError(
+            "Give a fully qualified name such as `smtp.example.com`; single-label names only "
+            "mean something inside one network."
+        )
+    tld = labels[-1]
+    if tld in _ALWAYS_REFUSED or name.endswith(".home.arpa"):
+        raise CheckInputError(f"`.{tld}` names are reserved and never reach a public server.")
+    if tld in _INTERNAL and not internal_names:
+        raise CheckInputError(
+            f"`.{tld}` names exist only inside a network; the live check is for public servers."
+        )
+
+
+class LookupFailed(Exception):
+    """A DNS lookup that did not produce an answer; the message says why."""
+
+
+class Resolver(Protocol):
+    """DNS as the checker needs it: record data as text, [] when the name has no such record."""
+
+    async def query(self, name: str, rdtype: str) -> list[str]:
+        """Answer `rdtype` for the absolute `name`; raise LookupFailed (NXDOMAIN, timeout...)."""
+
+
+class DnsResolver:
+    """dnspython's async stub resolver: reads resolv.conf, never /etc/hosts or a search list."""
+
+    def __init__(self, lifetime: float = 5.0) -> None:
+        self._resolver = dns.asyncresolver.Resolver()
+        self._lifetime = lifetime
+
+    async def query(self, name: str, rdtype: str) -> list[str]:
+        qname = dns.name.from_text(name)
+        try:
+            answer = await self._resolver.resolve(
+                qname, rdtype, search=False, lifetime=self._lifetime
+            )
+        except dns.resolver.NoAnswer:
+            return []
+        except dns.resolver.NXDOMAIN:
+            raise LookupFailed(f"{name} does not exist in DNS (NXDOMAIN)") from None
+        except dns.exception.Timeout:
+            raise LookupFailed(f"DNS lookup of {name} timed out") from None
+        except dns.exception.DNSException as exc:
+            raise LookupFailed(f"DNS lookup of {name} failed: {exc}") from None
+        return [rdata.to_text() for rdata in answer]
+
+
+@dataclass
+class StaticResolver:
+    """A fixed table {name: {rdtype: [data]}} for tests and benchmarks; other names are
+    NXDOMAIN. Records every query."""
+
+    table: Mapping[str, Mapping[str, list[str]]]
+    queries: list[tuple[str, str]] = field(default_factory=list)
+
+    async def query(self, name: str, rdtype: str) -> list[str]:
+        self.queries.append((name, rdtype))
+        key = name.rstrip(".").lower()
+        if key not in self.table:
+            raise LookupFailed(f"{key} does not exist in DNS (NXDOMAIN)")
+        return list(self.table[key].get(rdtype, []))
+
+
+@dataclass(frozen=True, slots=True)
+class Refused:
+    """An address the bot will not connect to, and why."""
+
+    address: str
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    """A host after resolution and vetting. `addresses` are the vetted IP literals to probe; it
+    is empty when any address was refused, since a name with one internal address is not
+    checked at all."""
+
+    host: Host
+    addresses: tuple[str, ...] = ()
+    refused: tuple[Refused, ...] = ()
+    skipped: tuple[str, ...] = ()
+    dns_ms: float = 0.0
+    error: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class MxHost:
+    """One MX record."""
+
+    preference: int
+    name: str
+
+
+@dataclass(frozen=True, slots=True)
+class MxLookup:
+    """The MX hosts of a domain in preference order, or why there are none to check."""
+
+    hosts: tuple[MxHost, ...] = ()
+    note: str | None = None
+    error: str | None = None
+    dns_ms: float = 0.0
+
+
+class Guard:
+    """Resolve once, vet every address, connect only to vetted addresses on mail ports."""
+
+    def __init__(self, resolver: Resolver, allow: Sequence[IPNetwork] = ()) -> None:
+        self._resolver = resolver
+        self._allow = tuple(allow)
+
+    def clean(self, text: str) -> Host:
+        """Name hygiene for user text; internal names are admitted only if ranges are allowed."""
+        return clean_host(text, internal_names=bool(self._allow))
+
+    async def resolve(self, host: Host) -> Target:
+        """Resolve A and AAAA once and vet every address."""
+        if host.ip is not None:
+            return self._vet(host, [host.ip], 0.0)
+        started = time.perf_counter()
+        answers = await asyncio.gather(
+            self._resolver.query(host.name, "A"),
+            self._resolver.query(host.name, "AAAA"),
+            return_exceptions=True,
+        )
+        dns_ms = _ms_since(started)
+        errors = [a for a in answers if isinstance(a, BaseException)]
+        found = [a for a in answers if isinstance(a, list)]
+        if not any(found):
+            error = str(errors[0]) if errors else f"{host.name} has no A or AAAA record"
+            return Target(host, dns_ms=dns_ms, error=error)
+        ips = [ipaddress.ip_address(text) for texts in found for text in texts]
+        return self._vet(host, ips, dns_ms)
+
+    def _vet(self, host: Host, ips: list[IPAddress], dns_ms: float) -> Target:
+        refused = tuple(
+            Refused(str(ip), reason) for ip in ips if (reason := refusal(ip, self._allow))
+        )
+        if refused:
+            return Target(host, refused=refused, dns_ms=dns_ms)
+        kept: list[str] = []
+        skipped: list[str] = []
+        for ip in dict.fromkeys(ips):
+            same_family = sum(1 for k in kept if ipaddress.ip_address(k).version == ip.version)
+            (kept if same_family < MAX_PER_FAMILY else skipped).append(str(ip))
+        return Target(host, tuple(kept), skipped=tuple(skipped), dns_ms=dns_ms)
+
+    async def mx(self, domain: Host) -> MxLookup:
+        """The domain's MX hosts by preference; the domain itself when it has none (RFC 5321)."""
+        started = time.perf_counter()
+        try:
+            records = await self._resolver.query(domain.name, "MX")
+        except LookupFailed as exc:
+            return MxLookup(error=str(exc), dns_ms=_ms_since(started))
+        dns_ms = _ms_since(started)
+        if not records:
+            note = f"{domain.display} has no MX record, so mail goes to its own address."
+            return MxLookup((MxHost(0, domain.name),), note=note, dns_ms=dns_ms)
+        hosts = sorted(_parse_mx(r) for r in records)
+        if len(hosts) == 1 and hosts[0].name in ("", "."):
+            note = f"{domain.display} publishes a null MX: it accepts no mail (RFC 7505)."
+            return MxLookup(note=note, dns_ms=dns_ms)
+        note = None
+        if len(hosts) > MAX_MX:
+            note = f"Only the first {MAX_MX} of {len(hosts)} MX hosts were checked."
+        return MxLookup(tuple(hosts[:MAX_MX]), note=note, dns_ms=dns_ms)
+
+    async def ptr(self, address: str) -> tuple[str | None, bool | None]:
+        """Reverse DNS of `address`, and whether that name resolves back to it (FCrDNS)."""
+        try:
+            names = await self._resolver.query(
+                dns.reversename.from_address(address).to_text(), "PTR"
+            )
+        except LookupFailed:
+            return None, None
+        if not names:
+            return None, None
+        name = names[0].rstrip(".")
+        rdtype = "AAAA" if ipaddress.ip_address(address).version == 6 else "A"
+        try:
+            forward = await self._resolver.query(name, rdtype)
+        except LookupFailed:
+            return name, False
+        ip = ipaddress.ip_address(address)
+        return name, any(ipaddress.ip_address(f) == ip for f in forward)
+
+    async def connect(
+        self, address: str, port: int
+    ) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+        """Open TCP to a vetted IP literal on a mail port (vetted again here: defence in depth).
+
+        The caller bounds the time; the reader's line limit is MAX_LINE."""
+        ip = ipaddress.ip_address(address)
+        if str(ip) != address or port not in PORTS:
+            raise ValueError(f"refusing to connect to {address!r} port {port}")
+        reason = refusal(ip, self._allow)
+        if reason:
+            raise ValueError(f"refusing to connect to {address} ({reason})")
+        family = socket.AF_INET6 if ip.version == 6 else socket.AF_INET
+        return await asyncio.open_connection(
+            address, port, family=family, flags=socket.AI_NUMERICHOST, limit=MAX_LINE
+        )
+
+
+def _parse_mx(text: str) -> MxHost:
+    preference, _, exchange = text.partition(" ")
+    return MxHost(int(preference), exchange.strip().rstrip(".").lower() or ".")
+
+
+def _ms_since(started: float) -> float:
+    return round((time.perf_counter() - started) * 1000, 1)

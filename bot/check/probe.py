@@ -1,0 +1,153 @@
+"""One port on one vetted address: connect, speak the port's protocol up to and through TLS,
+verify the certificate (reconnecting without verification to read a certificate that failed),
+then read the capabilities again and quit. Every outcome ends as a PortResult with a verdict."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import errno
+import ssl
+import time
+from dataclasses import dataclass
+
+from bot.check.guard import Guard
+from bot.check.imap import ImapDialogue
+from bot.check.pop3 import Pop3Dialogue
+from bot.check.ports import PortSpec, Proto, TlsMode
+from bot.check.report import Failure, PortResult
+from bot.check.session import Limits, Session, StepTimeout
+from bot.check.smtp import SmtpDialogue
+from bot.check.stream import ProbeFailure, printable
+from bot.check.tls import Contexts, describe
+from bot.check.verdict import judge
+
+Dialogue = SmtpDialogue | ImapDialogue | Pop3Dialogue
+DIALOGUES: dict[Proto, type[Dialogue]] = {
+    Proto.SMTP: SmtpDialogue,
+    Proto.IMAP: ImapDialogue,
+    Proto.POP3: Pop3Dialogue,
+}
+_UNREACHABLE = {errno.EHOSTUNREACH, errno.ENETUNREACH, errno.EADDRNOTAVAIL, errno.EAFNOSUPPORT}
+
+
+@dataclass(frozen=True, slots=True)
+class ProbeConfig:
+    """What every probe of one checker shares."""
+
+    guard: Guard
+    contexts: Contexts
+    limits: Limits
+    helo_name: str
+
+
+async def probe(
+    config: ProbeConfig, server_name: str, address: str, spec: PortSpec, deadline: float
+) -> PortResult:
+    """Check `spec.port` on `address`, stopping at the loop-clock `deadline`."""
+    result = PortResult(server_name, address, spec.port, spec.proto.value, spec.tls.value)
+    session = Session(config.guard, result, server_name, config.limits, config.helo_name)
+    started = time.perf_counter()
+    try:
+        async with asyncio.timeout_at(deadline):
+            await _converse(session, DIALOGUES[spec.proto](session), spec, config.contexts)
+    except Exception as exc:  # every failure becomes part of the report
+        result.failure = _failure(session, exc)
+    finally:
+        await session.close()
+        result.transcript = session.transcript
+        result.ms = round((time.perf_counter() - started) * 1000, 1)
+    result.verdict = judge(result, spec)
+    return result
+
+
+async def _converse(s: Session, dialogue: Dialogue, spec: PortSpec, contexts: Contexts) -> None:
+    await s.connect()
+    if spec.tls is TlsMode.IMPLICIT:
+        await _handshake(s, dialogue, spec, contexts)
+        s.result.banner = await dialogue.greet()
+        _record_after_tls(s, dialogue, await dialogue.capabilities())
+    else:
+        s.result.banner = await dialogue.greet()
+        caps = await dialogue.capabilities()
+        _record_before_tls(s, dialogue, caps)
+        if not s.result.starttls_offered:
+            await _quit(dialogue)
+            raise ProbeFailure("no_starttls")
+        await _ask_starttls(s, dialogue)
+        await _handshake(s, dialogue, spec, contexts)
+        s.tag = "TLS"
+        _record_after_tls(s, dialogue, await dialogue.capabilities())
+    await _quit(dialogue)
+
+
+async def _ask_starttls(s: Session, dialogue: Dialogue) -> None:
+    """Send STARTTLS; anything already received past the go-ahead is an injection."""
+    await dialogue.starttls()
+    early = s.stream.buffered()
+    if early:
+        shown = printable(early[:80])
+        raise ProbeFailure("injection", f"{len(early)} bytes before the handshake: {shown!r}")
+
+
+async def _handshake(s: Session, dialogue: Dialogue, spec: PortSpec, contexts: Contexts) -> None:
+    """Verifying handshake; if the certificate fails, record why and fetch it without checks."""
+    try:
+        await s.start_tls(contexts.verifying)
+    except ssl.SSLCertVerificationError as error:
+        await _reconnect_unverified(s, dialogue, spec, contexts)
+        s.result.tls = describe(s.stream.ssl_object, s.server_name, error)
+    else:
+        s.result.tls = describe(s.stream.ssl_object, s.server_name)
+
+
+async def _reconnect_unverified(
+    s: Session, dialogue: Dialogue, spec: PortSpec, contexts: Contexts
+) -> None:
+    s.tag = "again"
+    await s.connect()
+    if spec.tls is TlsMode.STARTTLS:
+        await dialogue.greet()
+        await dialogue.capabilities()
+        await _ask_starttls(s, dialogue)
+    await s.start_tls(contexts.insecure)
+    s.tag = ""
+
+
+def _record_before_tls(s: Session, dialogue: Dialogue, caps: list[str]) -> None:
+    s.result.caps_before_tls = caps
+    s.result.starttls_offered = dialogue.offers_starttls(caps)
+    s.result.auth_before_tls = dialogue.auth_mechanisms(caps)
+    s.result.cleartext_login = dialogue.cleartext_login(caps)
+
+
+def _record_after_tls(s: Session, dialogue: Dialogue, caps: list[str]) -> None:
+    s.result.caps_after_tls = caps
+    s.result.auth_after_tls = dialogue.auth_mechanisms(caps)
+
+
+async def _quit(dialogue: Dialogue) -> None:
+    """Say goodbye; a server that hangs up instead is not a finding."""
+    with contextlib.suppress(ProbeFailure, StepTimeout, OSError):
+        await dialogue.quit()
+
+
+def _failure(s: Session, exc: Exception) -> Failure:
+    step = s.current or "connect"
+    if isinstance(exc, ProbeFailure):
+        return Failure(step, exc.code, exc.detail)
+    if isinstance(exc, StepTimeout):
+        return Failure(step, "timeout", f"no answer within {exc.seconds:g} s")
+    if isinstance(exc, TimeoutError):
+        if s.result.steps and not s.result.steps[-1].ok:
+            s.result.steps[-1].detail = "stopped at the check's time limit"
+        return Failure(step, "deadline")
+    if isinstance(exc, ssl.SSLError):
+        return Failure(step, "tls", exc.reason or str(exc))
+    if isinstance(exc, ConnectionRefusedError):
+        return Failure(step, "refused")
+    if isinstance(exc, ConnectionResetError | BrokenPipeError):
+        return Failure(step, "reset")
+    if isinstance(exc, OSError) and exc.errno in _UNREACHABLE:
+        return Failure(step, "unreachable", exc.strerror or str(exc))
+    return Failure(step, "error", str(exc) or type(exc).__name__)

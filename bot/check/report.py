@@ -1,0 +1,204 @@
+"""What a live check found, as plain dataclasses. `CheckReport.to_dict()` is the stable JSON
+shape (schema "mailport.check/1"); `CheckReport.from_dict()` reads it back (the result cache)."""
+
+from __future__ import annotations
+
+import dataclasses
+import types
+from dataclasses import dataclass, field
+from enum import Enum, StrEnum
+from typing import Any, Union, get_args, get_origin, get_type_hints
+
+SCHEMA = "mailport.check/1"
+
+
+class Level(StrEnum):
+    """A verdict, from good to bad."""
+
+    OK = "OK"
+    WARNING = "WARNING"
+    FAIL = "FAIL"
+
+    @property
+    def rank(self) -> int:
+        """0 for OK, 1 for WARNING, 2 for FAIL."""
+        return list(Level).index(self)
+
+
+@dataclass(slots=True)
+class Verdict:
+    """One plain-English sentence, the next thing to do, and any further problems."""
+
+    level: Level
+    summary: str
+    next_step: str = ""
+    also: list[str] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class Step:
+    """One timed step of a dialogue (connect, banner, EHLO, TLS handshake, ...)."""
+
+    name: str
+    ok: bool = False
+    ms: float = 0.0
+    detail: str = ""
+
+
+@dataclass(slots=True)
+class CertInfo:
+    """The server's certificate (the leaf), read whether or not it verified."""
+
+    subject: str
+    issuer: str
+    sans: list[str]
+    not_before: str
+    not_after: str
+    days_left: int
+    self_signed: bool
+    sha256: str
+
+
+@dataclass(slots=True)
+class TlsInfo:
+    """The TLS session and the verification result with its reason."""
+
+    version: str
+    cipher: str
+    bits: int | None
+    checked_name: str
+    verified: bool
+    verify_code: int | None = None
+    verify_reason: str | None = None
+    verify_message: str | None = None
+    name_matches: bool | None = None
+    cert: CertInfo | None = None
+
+
+@dataclass(slots=True)
+class Failure:
+    """Why a dialogue stopped early: the step and a code (see verdict.py)."""
+
+    step: str
+    code: str
+    detail: str = ""
+
+
+@dataclass(slots=True)
+class PortResult:
+    """One port on one address."""
+
+    host: str
+    address: str
+    port: int
+    protocol: str
+    tls_mode: str
+    ms: float = 0.0
+    steps: list[Step] = field(default_factory=list)
+    banner: str | None = None
+    caps_before_tls: list[str] = field(default_factory=list)
+    caps_after_tls: list[str] = field(default_factory=list)
+    starttls_offered: bool | None = None
+    auth_before_tls: list[str] = field(default_factory=list)
+    cleartext_login: bool | None = None
+    auth_after_tls: list[str] = field(default_factory=list)
+    tls: TlsInfo | None = None
+    failure: Failure | None = None
+    verdict: Verdict | None = None
+    transcript: list[str] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class AddressInfo:
+    """An address that was checked, with its reverse DNS and whether that name points back."""
+
+    address: str
+    ptr: str | None = None
+    ptr_confirmed: bool | None = None
+
+
+@dataclass(slots=True)
+class RefusedAddress:
+    """An address the bot would not connect to."""
+
+    address: str
+    reason: str
+
+
+@dataclass(slots=True)
+class HostResult:
+    """One host (the one asked about, or one MX) and the ports checked on each address."""
+
+    name: str
+    ascii_name: str
+    mx_preference: int | None = None
+    dns_ms: float = 0.0
+    addresses: list[AddressInfo] = field(default_factory=list)
+    refused: list[RefusedAddress] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+    error: str | None = None
+    verdict: Verdict | None = None
+    ports: list[PortResult] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class CheckReport:
+    """A whole check: what was asked, every host, port and address, and the overall verdict."""
+
+    query: str
+    ports: list[int]
+    mx: bool
+    checked_at: str
+    ms: float = 0.0
+    hosts: list[HostResult] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    verdict: Verdict | None = None
+    cached: bool = False
+    schema: str = SCHEMA
+
+    def results(self) -> list[PortResult]:
+        """Every port result, host by host."""
+        return [port for host in self.hosts for port in host.ports]
+
+    @property
+    def level(self) -> Level:
+        """The overall level (FAIL when no verdict was computed)."""
+        return self.verdict.level if self.verdict else Level.FAIL
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON shape: field names as above, enums as their string values."""
+        return _plain(dataclasses.asdict(self))
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> CheckReport:
+        """Read back what `to_dict` wrote."""
+        return _load(cls, data)
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, Enum):
+        return value.value
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    return value
+
+
+def _load(tp: Any, value: Any) -> Any:
+    if value is None:
+        return None
+    origin = get_origin(tp)
+    if origin in (Union, types.UnionType):
+        (inner,) = [a for a in get_args(tp) if a is not type(None)]
+        return _load(inner, value)
+    if origin is list:
+        (inner,) = get_args(tp)
+        return [_load(inner, v) for v in value]
+    if dataclasses.is_dataclass(tp):
+        hints = get_type_hints(tp)
+        names = {f.name for f in dataclasses.fields(tp)}
+        return tp(**{k: _load(hints[k], v) for k, v in value.items() if k in names})
+    if isinstance(tp, type) and issubclass(tp, Enum):
+        return tp(value)
+    return value

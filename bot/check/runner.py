@@ -1,0 +1,195 @@
+"""Run a check: validate the request, serve it from the cache or under the user's rate limit
+and the global concurrency cap, resolve once, then probe every vetted address and port
+concurrently under one deadline."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import json
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from bot.check.errors import CheckInputError, CheckLimited
+from bot.check.guard import DnsResolver, Guard, Host, MxHost, Resolver, Target
+from bot.check.ports import PORTS, parse_ports
+from bot.check.probe import ProbeConfig, probe
+from bot.check.report import AddressInfo, CheckReport, HostResult, RefusedAddress
+from bot.check.session import Limits
+from bot.check.tls import make_contexts
+from bot.check.verdict import judge_host, overall
+from bot.settings import Settings
+from bot.store import Store
+
+
+@dataclass(frozen=True, slots=True)
+class CheckRequest:
+    """A validated request: a clean host, allowed ports, MX mode."""
+
+    host: Host
+    ports: tuple[int, ...]
+    mx: bool
+
+    @property
+    def cache_key(self) -> str:
+        """The per-target cache key."""
+        ports = ",".join(str(p) for p in self.ports)
+        return f"check:{self.host.name}:{ports}:{'mx' if self.mx else 'host'}"
+
+    def describe(self) -> str:
+        """`smtp.example.com (25, 465, 587)` or `example.com MX (25)`."""
+        ports = ", ".join(str(p) for p in self.ports)
+        return f"{self.host.display}{' MX' if self.mx else ''} ({ports})"
+
+
+class Checker:
+    """The live checker. Make one per process: it holds the concurrency cap and TLS contexts."""
+
+    def __init__(
+        self, settings: Settings, store: Store | None = None, resolver: Resolver | None = None
+    ) -> None:
+        self.settings = settings
+        self.store = store
+        self.guard = Guard(
+            resolver or DnsResolver(settings.check_step_timeout), settings.allow_cidrs
+        )
+        self._slots = asyncio.Semaphore(settings.check_concurrency)
+        self._config = ProbeConfig(
+            guard=self.guard,
+            contexts=make_contexts(settings.check_ca_file),
+            limits=Limits(settings.check_connect_timeout, settings.check_step_timeout),
+            helo_name=settings.helo_name,
+        )
+
+    def prepare(self, host: str, ports: Sequence[str] = (), mx: bool = False) -> CheckRequest:
+        """Validate user text; raises CheckInputError with a message for the user."""
+        clean = self.guard.clean(host)
+        if mx and clean.ip is not None:
+            raise CheckInputError("--mx needs a domain name, not an IP address.")
+        return CheckRequest(clean, parse_ports(tuple(ports), clean.name, mx), mx)
+
+    def cached(self, request: CheckRequest) -> CheckReport | None:
+        """A recent report for the same target, if the cache holds one."""
+        if self.store is None or self.settings.check_cache_ttl <= 0:
+            return None
+        text = self.store.cache_get(request.cache_key)
+        if text is None:
+            return None
+        report = CheckReport.from_dict(json.loads(text))
+        report.cached = True
+        return report
+
+    async def run(self, request: CheckRequest, user: str | None = None) -> CheckReport:
+        """A report: cached if recent, else a live check (rate-limited per `user`)."""
+        report = self.cached(request)
+        if report is not None:
+            return report
+        self._charge(user)
+        try:
+            await asyncio.wait_for(self._slots.acquire(), self.settings.check_deadline)
+        except TimeoutError:
+            raise CheckLimited("The checker is busy; try again in a minute.") from None
+        try:
+            report = await self.live(request)
+        finally:
+            self._slots.release()
+        if self.store is not None and self.settings.check_cache_ttl > 0:
+            self.store.cache_put(
+                request.cache_key, json.dumps(report.to_dict()), self.settings.check_cache_ttl
+            )
+        return report
+
+    async def check(
+        self, host: str, ports: Sequence[str] = (), mx: bool = False, user: str | None = None
+    ) -> CheckReport:
+        """`prepare` then `run`."""
+        return await self.run(self.prepare(host, ports, mx), user)
+
+    def _charge(self, user: str | None) -> None:
+        if user is None or self.store is None:
+            return
+        limit, window = self.settings.check_user_limit, self.settings.check_user_window
+        if not self.store.allow(f"check-user:{user}", limit, window):
+            minutes = max(1, round(window / 60))
+            raise CheckLimited(
+                f"You have run {limit} live checks in the last {minutes} minutes; "
+                "please wait a little."
+            )
+
+    async def live(self, request: CheckRequest) -> CheckReport:
+        """Resolve, vet and probe now, with no cache, rate limit or concurrency cap."""
+        started = time.perf_counter()
+        deadline = asyncio.get_running_loop().time() + self.settings.check_deadline
+        report = CheckReport(
+            query=request.host.display,
+            ports=list(request.ports),
+            mx=request.mx,
+            checked_at=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        )
+        targets = await self._targets(request, report, deadline)
+        report.hosts = await asyncio.gather(
+            *(self._host(target, request, deadline) for target in targets)
+        )
+        report.verdict = overall(report)
+        report.ms = round((time.perf_counter() - started) * 1000, 1)
+        return report
+
+    async def _targets(
+        self, request: CheckRequest, report: CheckReport, deadline: float
+    ) -> list[tuple[Target, int | None]]:
+        try:
+            async with asyncio.timeout_at(deadline):
+                if not request.mx:
+                    return [(await self.guard.resolve(request.host), None)]
+                lookup = await self.guard.mx(request.host)
+                report.notes.extend(n for n in (lookup.note, lookup.error) if n)
+                return list(await asyncio.gather(*(self._mx_target(h) for h in lookup.hosts)))
+        except TimeoutError:
+            report.notes.append("DNS did not answer within the check's time limit.")
+            return []
+
+    async def _mx_target(self, mx: MxHost) -> tuple[Target, int | None]:
+        try:
+            host = self.guard.clean(mx.name)
+        except CheckInputError as exc:
+            return Target(
+                Host(mx.name, mx.name), error=f"MX {mx.name} is unusable: {exc}"
+            ), mx.preference
+        if host.ip is not None:
+            error = f"MX {mx.name} is an IP address; an MX must name a host (RFC 5321)"
+            return Target(host, error=error), mx.preference
+        return await self.guard.resolve(host), mx.preference
+
+    async def _host(
+        self, item: tuple[Target, int | None], request: CheckRequest, deadline: float
+    ) -> HostResult:
+        target, preference = item
+        host = HostResult(
+            name=target.host.display,
+            ascii_name=target.host.name,
+            mx_preference=preference,
+            dns_ms=target.dns_ms,
+            refused=[RefusedAddress(r.address, r.reason) for r in target.refused],
+            skipped=list(target.skipped),
+            error=target.error,
+        )
+        host.verdict = judge_host(host)
+        probes = [
+            probe(self._config, target.host.name, address, PORTS[port], deadline)
+            for address in target.addresses
+            for port in request.ports
+        ]
+        ptrs = [self._address(address, deadline) for address in target.addresses]
+        results = await asyncio.gather(*probes, *ptrs)
+        host.ports = list(results[: len(probes)])
+        host.addresses = list(results[len(probes) :])
+        return host
+
+    async def _address(self, address: str, deadline: float) -> AddressInfo:
+        try:
+            async with asyncio.timeout_at(deadline):
+                ptr, confirmed = await self.guard.ptr(address)
+        except TimeoutError:
+            return AddressInfo(address)
+        return AddressInfo(address, ptr, confirmed)

@@ -1,0 +1,142 @@
+"""TLS for the probes: a verifying context, a separate non-verifying one used only to read a
+certificate that failed verification, certificate parsing and plain names for OpenSSL's
+verify codes. A bad certificate is reported, never raised past the probe."""
+
+from __future__ import annotations
+
+import datetime as dt
+import ipaddress
+import ssl
+from dataclasses import dataclass
+from pathlib import Path
+
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes
+from cryptography.x509.oid import NameOID
+
+from bot.check.report import CertInfo, TlsInfo
+
+_REASONS = {
+    2: "unknown CA",
+    9: "not yet valid",
+    10: "expired",
+    18: "self-signed",
+    19: "self-signed CA (unknown CA)",
+    20: "unknown CA",
+    21: "unknown CA",
+    62: "name mismatch",
+    64: "name mismatch",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Contexts:
+    """`verifying` checks chain, dates and name; `insecure` only fetches a certificate."""
+
+    verifying: ssl.SSLContext
+    insecure: ssl.SSLContext
+
+
+def make_contexts(cafile: Path | None = None) -> Contexts:
+    """Both contexts, TLS 1.2 at least; `cafile` adds CAs (an internal CA) to the system ones."""
+    verifying = ssl.create_default_context()
+    if cafile is not None:
+        verifying.load_verify_locations(cafile=str(cafile))
+    insecure = ssl.create_default_context()
+    insecure.check_hostname = False
+    insecure.verify_mode = ssl.CERT_NONE
+    return Contexts(verifying, insecure)
+
+
+def verify_reason(code: int | None) -> str:
+    """A short plain name for an OpenSSL verify code."""
+    return _REASONS.get(code or 0, "verification failed")
+
+
+def describe(
+    ssl_object: ssl.SSLObject,
+    checked_name: str,
+    error: ssl.SSLCertVerificationError | None = None,
+    now: dt.datetime | None = None,
+) -> TlsInfo:
+    """The session's version, cipher and certificate; `error` is the verifying handshake's."""
+    name, _, bits = ssl_object.cipher() or ("", "", None)
+    der = ssl_object.getpeercert(binary_form=True)
+    cert = x509.load_der_x509_certificate(der) if der else None
+    info = TlsInfo(
+        version=ssl_object.version() or "",
+        cipher=name,
+        bits=bits,
+        checked_name=checked_name,
+        verified=error is None,
+        cert=parse_cert(cert, now) if cert else None,
+        name_matches=True if error is None else None,
+    )
+    if error is not None:
+        info.verify_code = error.verify_code
+        info.verify_reason = verify_reason(error.verify_code)
+        info.verify_message = error.verify_message
+        info.name_matches = name_matches(checked_name, cert) if cert else None
+    return info
+
+
+def parse_cert(cert: x509.Certificate, now: dt.datetime | None = None) -> CertInfo:
+    """Subject, issuer, names, validity dates and days left of one certificate."""
+    now = now or dt.datetime.now(dt.UTC)
+    not_after = cert.not_valid_after_utc
+    return CertInfo(
+        subject=cert.subject.rfc4514_string(),
+        issuer=cert.issuer.rfc4514_string(),
+        sans=_sans(cert),
+        not_before=cert.not_valid_before_utc.isoformat(),
+        not_after=not_after.isoformat(),
+        days_left=(not_after - now) // dt.timedelta(days=1),
+        self_signed=cert.issuer == cert.subject,
+        sha256=cert.fingerprint(hashes.SHA256()).hex(),
+    )
+
+
+def _sans(cert: x509.Certificate) -> list[str]:
+    try:
+        ext = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+    except x509.ExtensionNotFound:
+        return []
+    return [
+        *ext.get_values_for_type(x509.DNSName),
+        *(str(ip) for ip in ext.get_values_for_type(x509.IPAddress)),
+    ]
+
+
+def name_matches(name: str, cert: x509.Certificate) -> bool:
+    """RFC 6125 matching as OpenSSL does it: SAN DNS names (a wildcard stands for one whole
+    leftmost label), SAN IPs for IP literals, and the CN only when there is no SAN DNS name."""
+    try:
+        ip = ipaddress.ip_address(name)
+    except ValueError:
+        ip = None
+    sans = _sans(cert)
+    if ip is not None:
+        return any(_same_ip(ip, san) for san in sans)
+    dns_names = [s for s in sans if not _is_ip(s)]
+    if not dns_names:
+        dns_names = [a.value for a in cert.subject.get_attributes_for_oid(NameOID.COMMON_NAME)]
+    return any(_dns_match(name.lower(), str(pattern).lower()) for pattern in dns_names)
+
+
+def _dns_match(name: str, pattern: str) -> bool:
+    if pattern.startswith("*."):
+        head, _, rest = name.partition(".")
+        return bool(head) and rest == pattern[2:] and "." in rest
+    return name == pattern.rstrip(".")
+
+
+def _is_ip(text: str) -> bool:
+    try:
+        ipaddress.ip_address(text)
+    except ValueError:
+        return False
+    return True
+
+
+def _same_ip(ip: ipaddress.IPv4Address | ipaddress.IPv6Address, text: str) -> bool:
+    return _is_ip(text) and ipaddress.ip_address(text) == ip

@@ -1,0 +1,339 @@
+"""Verdicts: OK / WARNING / FAIL with one plain sentence and the next step. Certificate and
+STARTTLS problems are warnings on port 25 (opportunistic TLS, RFC 7435) and failures on the
+submission and access ports (RFC 8314)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from bot.check.ports import PortSpec, TlsMode
+from bot.check.report import CheckReport, HostResult, Level, PortResult, TlsInfo, Verdict
+
+SLOW_GREETING_MS = 5000.0
+EXPIRY_WARNING_DAYS = 14
+_IMPLICIT_ALTERNATIVE = {25: "587 or 465", 587: "465", 2525: "465", 143: "993", 110: "995"}
+_GREETINGS = {"banner", "greeting"}
+
+
+def judge(result: PortResult, spec: PortSpec) -> Verdict:
+    """The verdict for one port on one address."""
+    findings = []
+    if result.failure is not None:
+        findings.append(_failure(result, spec))
+    findings.extend(_observations(result, spec))
+    if not findings:
+        return Verdict(Level.OK, _ok_summary(result))
+    worst = max(findings, key=lambda f: f.level.rank)
+    also = [f.summary for f in findings if f is not worst]
+    return Verdict(worst.level, worst.summary, worst.next_step, also)
+
+
+def _tls_level(spec: PortSpec) -> Level:
+    return Level.FAIL if spec.tls_required else Level.WARNING
+
+
+def _failure(r: PortResult, spec: PortSpec) -> Verdict:
+    assert r.failure is not None
+    code, step, detail, port = r.failure.code, r.failure.step, r.failure.detail, r.port
+    fail = Level.FAIL
+    if code == "timeout" and step == "connect":
+        if port == 25:
+            return Verdict(
+                fail,
+                "Timed out: something between us and the server drops port 25, often the ISP "
+                "or cloud provider.",
+                "Clients should use 587 or 465; a receiving MX must accept port 25 from the "
+                "Internet.",
+            )
+        return Verdict(
+            fail,
+            f"Timed out: nothing answered on port {port} ({detail}); a firewall probably drops it.",
+            f"Check the server's firewall or cloud security group for TCP {port}.",
+        )
+    if code == "timeout" and step in _GREETINGS:
+        hint = (
+            f" (TLS at once is port {_IMPLICIT_ALTERNATIVE[port]}'s job)"
+            if (port in _IMPLICIT_ALTERNATIVE and port != 25)
+            else ""
+        )
+        return Verdict(
+            fail,
+            f"No greeting ({detail}): the port accepts connections but the server never speaks.",
+            f"Check the mail server's logs; a service expecting TLS at once{hint} or an "
+            "overloaded server looks like this.",
+        )
+    if code == "timeout" and step.startswith("TLS handshake"):
+        return Verdict(
+            _tls_level(spec),
+            f"The TLS handshake timed out ({detail}).",
+            "Check the service's TLS settings; it may not speak TLS on this port.",
+        )
+    if code == "timeout":
+        return Verdict(
+            fail,
+            f"No reply to {step} ({detail}).",
+            "The server stalls mid-conversation; check its logs and load.",
+        )
+    if code == "deadline":
+        return Verdict(
+            fail,
+            f"The check hit its time limit during {step}.",
+            "The server is very slow or stalls; try again later or check its load.",
+        )
+    if code == "refused":
+        return Verdict(
+            fail,
+            f"Refused: the host is up but nothing listens on {port}.",
+            f"Start the {spec.role} service on {port}, or open the port in the host's firewall.",
+        )
+    if code == "unreachable":
+        return Verdict(
+            fail,
+            f"Unreachable: no route to {r.address} ({detail}).",
+            "If this is an IPv6 address, the bot's network may lack IPv6; otherwise "
+            "check routing to the server.",
+        )
+    if code in ("reset", "closed"):
+        how = "reset" if code == "reset" else "closed"
+        return Verdict(
+            fail,
+            f"The server {how} the connection during {step}.",
+            "A firewall or the server drops the session; check the server's logs.",
+        )
+    if code == "rejected":
+        return Verdict(
+            fail,
+            f"The server turned us away at once: {detail}",
+            "It may be overloaded or block the bot's address (blocklist or rate "
+            "limit); check its logs.",
+        )
+    if code == "ehlo_refused":
+        return Verdict(
+            fail,
+            f"The server refused EHLO: {detail}",
+            "If it wants a real host name, set MAILPORT_HELO_NAME to a name whose DNS "
+            "matches the bot's address.",
+        )
+    if code == "no_starttls":
+        return _no_starttls(r, spec)
+    if code == "starttls_refused":
+        return Verdict(
+            _tls_level(spec),
+            f"STARTTLS is offered but refused: {detail}",
+            "Check the server's certificate and key settings and its logs.",
+        )
+    if code == "injection":
+        return Verdict(
+            fail,
+            "STARTTLS injection: the server sent data before the TLS handshake, which a client "
+            f"would read as if it came encrypted ({detail}).",
+            "Update the mail server (CVE-2011-0411 class) and look for a firewall that rewrites "
+            "mail sessions.",
+        )
+    if code == "tls":
+        return _tls_failure(r, spec, detail)
+    if code == "protocol":
+        return Verdict(
+            fail,
+            f"The server does not speak {r.protocol} as expected: {detail}.",
+            f"Check that {r.protocol} is what runs on port {port}.",
+        )
+    return Verdict(
+        fail,
+        f"The check failed during {step}: {detail}.",
+        "Try again; if it persists, report it with the JSON output.",
+    )
+
+
+def _no_starttls(r: PortResult, spec: PortSpec) -> Verdict:
+    if r.port == 25:
+        return Verdict(
+            Level.WARNING,
+            "STARTTLS is not offered, so mail to this server travels unencrypted.",
+            "Enable STARTTLS with a certificate (Postfix: smtpd_tls_security_level = may).",
+        )
+    alternative = _IMPLICIT_ALTERNATIVE.get(r.port, "the implicit-TLS port")
+    return Verdict(
+        _tls_level(spec),
+        f"STARTTLS is not offered on {r.port}, so clients cannot protect passwords.",
+        f"Enable STARTTLS on {r.port}, or have clients use {alternative}.",
+    )
+
+
+def _tls_failure(r: PortResult, spec: PortSpec, detail: str) -> Verdict:
+    if "WRONG_VERSION_NUMBER" in detail.upper() and spec.tls is TlsMode.IMPLICIT:
+        hint = f"Port {r.port} answered in plain text; it is not set up for implicit TLS."
+    else:
+        hint = (
+            "The server may allow only TLS 1.0/1.1 (clients need 1.2 or later) or have a "
+            "broken TLS setup; check its TLS settings."
+        )
+    return Verdict(_tls_level(spec), f"The TLS handshake failed: {detail}.", hint)
+
+
+def _observations(r: PortResult, spec: PortSpec) -> list[Verdict]:
+    found: list[Verdict] = []
+    if r.tls is not None:
+        found.extend(_certificate(r.tls, spec))
+    if r.cleartext_login:
+        found.append(_cleartext_login(r))
+    if (
+        spec.proto.value == "SMTP"
+        and spec.port != 25
+        and r.failure is None
+        and r.tls is not None
+        and not r.auth_after_tls
+    ):
+        found.append(
+            Verdict(
+                Level.WARNING,
+                "No AUTH is offered after TLS, so mail clients cannot log in here.",
+                "Enable SMTP AUTH on the submission port (Postfix: smtpd_sasl_auth_enable = yes).",
+            )
+        )
+    greeting = next((s for s in r.steps if s.name in _GREETINGS and s.ok), None)
+    if greeting is not None and greeting.ms > SLOW_GREETING_MS:
+        found.append(
+            Verdict(
+                Level.WARNING,
+                f"The greeting took {greeting.ms / 1000:.1f} s (greet-pause or tarpit?).",
+                "Normal for some anti-spam setups, but clients with short timeouts may give up.",
+            )
+        )
+    return found
+
+
+def _certificate(tls: TlsInfo, spec: PortSpec) -> list[Verdict]:
+    found: list[Verdict] = []
+    level = _tls_level(spec)
+    cert = tls.cert
+    if not tls.verified:
+        found.append(Verdict(level, *_verify_sentence(tls)))
+    if cert is not None and tls.verify_reason != "expired" and cert.days_left < 0:
+        found.append(
+            Verdict(
+                level, _expired(cert.days_left), "Renew the certificate and reload the mail server."
+            )
+        )
+    if tls.name_matches is False and tls.verify_reason != "name mismatch":
+        found.append(Verdict(level, *_mismatch(tls)))
+    if cert is not None and 0 <= cert.days_left < EXPIRY_WARNING_DAYS:
+        found.append(
+            Verdict(
+                Level.WARNING,
+                f"Certificate expires in {cert.days_left} days.",
+                "Renew it now and check that automatic renewal works.",
+            )
+        )
+    return found
+
+
+def _verify_sentence(tls: TlsInfo) -> tuple[str, str]:
+    cert = tls.cert
+    reason = tls.verify_reason
+    if reason == "expired" and cert is not None:
+        return _expired(cert.days_left), "Renew the certificate and reload the mail server."
+    if reason == "not yet valid" and cert is not None:
+        start = dt.datetime.fromisoformat(cert.not_before).date().isoformat()
+        return (
+            f"Certificate is not valid before {start}.",
+            "Check the server's clock and the certificate's start date.",
+        )
+    if reason == "self-signed":
+        return (
+            "Certificate is self-signed, so clients cannot trust it.",
+            "Install a certificate from a public CA (for example Let's Encrypt).",
+        )
+    if reason in ("unknown CA", "self-signed CA (unknown CA)"):
+        issuer = cert.issuer if cert else "unknown issuer"
+        return (
+            f"Certificate is issued by an unknown CA ({issuer}), or the intermediate "
+            "certificate is missing.",
+            "Serve the full chain (certificate plus intermediates) from a public CA.",
+        )
+    if reason == "name mismatch":
+        return _mismatch(tls)
+    return (
+        f"Certificate verification failed: {tls.verify_message}.",
+        "Check the certificate chain with `openssl s_client -showcerts`.",
+    )
+
+
+def _expired(days_left: int) -> str:
+    ago = -days_left
+    return f"Certificate expired {ago} day{'s' if ago != 1 else ''} ago."
+
+
+def _mismatch(tls: TlsInfo) -> tuple[str, str]:
+    names = ", ".join(tls.cert.sans[:3]) if tls.cert and tls.cert.sans else "other names"
+    return (
+        f"Certificate does not cover {tls.checked_name} (it names {names}).",
+        f"Get a certificate that includes {tls.checked_name}, or point clients at a name it "
+        "covers.",
+    )
+
+
+def _cleartext_login(r: PortResult) -> Verdict:
+    offered = " ".join(r.auth_before_tls) or ("LOGIN" if r.protocol == "IMAP" else "USER")
+    if r.protocol == "SMTP":
+        fix = "Offer AUTH only after STARTTLS (Postfix: smtpd_tls_auth_only = yes)."
+    else:
+        fix = "Allow logins only after TLS (Dovecot: disable_plaintext_auth = yes)."
+    return Verdict(
+        Level.WARNING,
+        f"Login ({offered}) is offered before TLS, so a client could send its "
+        "password unencrypted.",
+        fix,
+    )
+
+
+def _ok_summary(r: PortResult) -> str:
+    if r.tls is None or r.tls.cert is None:
+        return f"{r.protocol} answers on {r.port}."
+    return (
+        f"{r.protocol} works on {r.port}: {r.tls.version}, certificate valid for "
+        f"{r.tls.cert.days_left} more days."
+    )
+
+
+def judge_host(host: HostResult) -> Verdict | None:
+    """A verdict for a host that could not be checked at all (DNS failed, address refused)."""
+    if host.refused:
+        shown = ", ".join(f"{a.address} ({a.reason})" for a in host.refused[:3])
+        return Verdict(
+            Level.FAIL,
+            f"{host.name} resolves to {shown}; the bot does not connect to such addresses, so "
+            "nothing was checked.",
+            "Check the name; for an internal server an admin can allow its range "
+            "(MAILPORT_ALLOW_CIDRS).",
+        )
+    if host.error:
+        return Verdict(
+            Level.FAIL,
+            f"{host.error}.",
+            "Check the spelling and that the name is published in public DNS.",
+        )
+    return None
+
+
+def overall(report: CheckReport) -> Verdict:
+    """The whole check's verdict: the worst port or host, with a count."""
+    rated: list[tuple[str, Verdict]] = []
+    for host in report.hosts:
+        if host.verdict is not None:
+            rated.append((host.name, host.verdict))
+        rated.extend(
+            (f"{p.host} {p.address} port {p.port}", p.verdict)
+            for p in host.ports
+            if p.verdict is not None
+        )
+    if not rated:
+        note = report.notes[0] if report.notes else "Nothing was checked."
+        return Verdict(Level.WARNING, note)
+    ok = sum(1 for _, v in rated if v.level is Level.OK)
+    if ok == len(rated):
+        return Verdict(Level.OK, f"All {ok} checks OK.")
+    where, worst = max(rated, key=lambda item: item[1].level.rank)
+    return Verdict(
+        worst.level, f"{ok} of {len(rated)} checks OK; {where}: {worst.summary}", worst.next_step
+    )
