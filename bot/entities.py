@@ -14,9 +14,10 @@ from dataclasses import dataclass
 # concept: the words and phrases that mean it, "|" between phrases. Multi-word phrases are
 # replaced before single words are looked at.
 SYNONYMS = """
-smtp: smpt | stmp | smtpd | esmtp | outgoing | sending | send | sends | outbound
-    | mta | mtas
-imap: imap4 | imap 4 | incoming | receiving
+smtp: smpt | stmp | smtpd | esmtp | mta | mtas
+send: outgoing | sending | sends | outbound
+receive: incoming | receiving | receives
+imap: imap4 | imap 4
 pop3: pop | pop 3
 465: smtps | submissions | four sixty five | four six five
 993: imaps | nine ninety three
@@ -34,9 +35,11 @@ gmail: googlemail | gsuite | google | google mail | google workspace | g suite
 outlook: office365 | o365 | m365 | ms365 | hotmail | msft | office 365 | microsoft 365
     | ms 365 | exchange online | outlook com | live com
 firewall: firewalld | ufw | iptables | nftables | acl | whitelist | allowlist | allow list
-blocked: block | blocks | blocking | filtered | filtering | restricted | banned
+blocked: block | blocks | blocking | filter | filtered | filtering | restrict | restricted | ban
+    | banned | throttle | throttled
 open: opened | listening | reachable
 letsencrypt: lets encrypt | let s encrypt
+test: testing | tested | tests | verify | verifying | confirm | confirming | probe | telnet
 timeout: timeouts | hangs | hanging | timed out | times out | time out | timing out
 """
 
@@ -54,13 +57,14 @@ _ALL = _synonyms(SYNONYMS)
 PHRASES: Mapping[str, str] = {k: v for k, v in _ALL.items() if " " in k}
 WORDS: Mapping[str, str] = {k: v for k, v in _ALL.items() if " " not in k}
 CONCEPTS = frozenset(
-    "smtp imap pop3 starttls tls ssl encrypt plaintext implicit gmail outlook firewall blocked "
-    "open udp tcp timeout".split()
+    "smtp send receive imap pop3 starttls tls ssl encrypt plaintext implicit gmail outlook "
+    "firewall blocked open udp tcp timeout test".split()
 )
 # A broader term added beside each member, so "encrypted" and "tls" share some meaning.
-FAMILIES: Mapping[str, str] = dict.fromkeys(
-    ("starttls", "tls", "ssl", "encrypt", "plaintext", "implicit"), "crypto"
-)
+FAMILIES: Mapping[str, str] = {
+    **dict.fromkeys(("starttls", "tls", "ssl", "encrypt", "plaintext", "implicit"), "crypto"),
+    "send": "smtp",
+}
 PORT_WORDS = frozenset({"25", "110", "143", "465", "587", "993", "995"})
 PROVIDERS = frozenset({"gmail", "outlook"})
 
@@ -84,7 +88,15 @@ class Entities:
 def canonical_words(text: str) -> list[str]:
     """Lower-case words with synonyms replaced by their concept word."""
     text = _PHRASE.sub(lambda m: f" {PHRASES[m.group(1)]} ", " ".join(_WORD.findall(text.lower())))
-    return [WORDS.get(word, word) for word in text.split()]
+    return [WORDS.get(word) or WORDS.get(stem(word), word) for word in text.split()]
+
+
+def stem(word: str) -> str:
+    """A light suffix strip so "blocking", "blocked" and "blocks" share one term."""
+    for suffix, keep in (("ing", 4), ("ed", 4), ("es", 5), ("s", 3)):
+        if word.endswith(suffix) and len(word) - len(suffix) >= keep and not word.endswith("ss"):
+            return word[: -len(suffix)]
+    return word
 
 
 def find_ports(text: str, known: Iterable[int]) -> tuple[int, ...]:

@@ -22,7 +22,15 @@ from dataclasses import dataclass
 from rapidfuzz import fuzz, process, utils
 
 from bot.answers import Answer, Suggestion
-from bot.entities import CONCEPTS, FAMILIES, PROVIDERS, Entities, canonical_words, extract
+from bot.entities import (
+    CONCEPTS,
+    FAMILIES,
+    PROVIDERS,
+    Entities,
+    canonical_words,
+    extract,
+    stem,
+)
 from bot.knowledge import Entry, KnowledgeBase
 from bot.normalize import strip_slack
 
@@ -47,7 +55,19 @@ PORT_HOME = 3.0
 PORT_MISMATCH = 15.0
 PROVIDER_MISMATCH = 15.0
 ANCHORS = frozenset(
-    {"smtp", "imap", "pop3", "starttls", "tls", "ssl", "implicit", "plaintext", "encrypt"}
+    {
+        "smtp",
+        "send",
+        "receive",
+        "imap",
+        "pop3",
+        "starttls",
+        "tls",
+        "ssl",
+        "implicit",
+        "plaintext",
+        "encrypt",
+    }
 )
 
 STOPWORDS = frozenset(
@@ -71,14 +91,6 @@ PORT_WORDS = frozenset(
     server client protocol service traffic run for thing deal
     """.split()
 )
-
-
-def stem(word: str) -> str:
-    """A light suffix strip so "blocking", "blocked" and "blocks" share one term."""
-    for suffix, keep in (("ing", 4), ("ed", 4), ("es", 5), ("s", 3)):
-        if word.endswith(suffix) and len(word) - len(suffix) >= keep and not word.endswith("ss"):
-            return word[: -len(suffix)]
-    return word
 
 
 def terms(words: Iterable[str]) -> list[str]:

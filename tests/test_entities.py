@@ -34,7 +34,7 @@ def test_find_ports(text: str, ports: tuple[int, ...]) -> None:
 @pytest.mark.parametrize(
     ("text", "concepts"),
     [
-        ("outgoing smpt server", {"smtp"}),
+        ("outgoing smpt server", {"send", "smtp"}),
         ("Office 365 / O365 / M365 settings", {"outlook"}),
         ("google mail or gmail", {"gmail"}),
         ("pop 3 vs imap", {"pop3", "imap"}),
@@ -48,4 +48,5 @@ def test_concepts(text: str, concepts: set[str]) -> None:
 
 
 def test_canonical_words_use_one_word_per_concept() -> None:
-    assert canonical_words("Outgoing SMPT via office 365") == ["smtp", "smtp", "via", "outlook"]
+    assert canonical_words("Outgoing SMPT via office 365") == ["send", "smtp", "via", "outlook"]
+    assert canonical_words("ISP restricting 25") == ["isp", "blocked", "25"]
