@@ -34,10 +34,10 @@ from bot.entities import (
 from bot.knowledge import Entry, KnowledgeBase
 from bot.normalize import strip_slack
 
-ANSWER_AT = 52.0
-ANSWER_AT_ANCHORED = 40.0
-MARGIN = 6.0
-MARGIN_RELATED = 4.0
+ANSWER_AT = 46.0
+ANSWER_AT_ANCHORED = 38.0
+MARGIN = 8.0
+MARGIN_RELATED = 3.0
 SUGGEST_AT = 40.0
 SUGGEST_WITHIN = 12.0
 MAX_SUGGESTIONS = 3
@@ -45,7 +45,7 @@ TYPO_CUTOFF = 84.0
 PHRASE_CUTOFF = 30.0
 EXACT = 97.0  # a phrasing matched this closely is the entry, whatever else scores
 RERANK = 40
-COSINE_WEIGHT = 60.0
+COSINE_WEIGHT = 50.0
 PHRASE_WEIGHT = 0.4
 UNKNOWN_WEIGHT = 0.5
 TAG_WEIGHT = 0.3

@@ -393,8 +393,8 @@ class Guard:
         """Open TCP to a vetted IP literal on a mail port (vetted again here: defence in depth).
 
         The caller bounds the time; the reader's line limit is MAX_LINE."""
-        ip = ipaddress.ip_address(address)
-        if str(ip) != address or port not in PORTS:
+        ip = _ip_or_none(address)
+        if ip is None or str(ip) != address or port not in PORTS:
             raise ValueError(f"refusing to connect to {address!r} port {port}")
         reason = refusal(ip, self._allow)
         if reason:
@@ -403,6 +403,13 @@ class Guard:
         return await asyncio.open_connection(
             address, port, family=family, flags=socket.AI_NUMERICHOST, limit=MAX_LINE
         )
+
+
+def _ip_or_none(text: str) -> IPAddress | None:
+    try:
+        return ipaddress.ip_address(text)
+    except ValueError:
+        return None
 
 
 def _parse_mx(text: str) -> MxHost:

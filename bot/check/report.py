@@ -47,7 +47,8 @@ class Step:
 
 @dataclass(slots=True)
 class CertInfo:
-    """The server's certificate (the leaf), read whether or not it verified."""
+    """The server's certificate (the leaf), read whether or not it verified. `days_left` counts
+    whole days, negative once expired (-3: expired three days ago)."""
 
     subject: str
     issuer: str
@@ -55,6 +56,7 @@ class CertInfo:
     not_before: str
     not_after: str
     days_left: int
+    expired: bool
     self_signed: bool
     sha256: str
 

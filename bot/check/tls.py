@@ -90,7 +90,8 @@ def parse_cert(cert: x509.Certificate, now: dt.datetime | None = None) -> CertIn
         sans=_sans(cert),
         not_before=cert.not_valid_before_utc.isoformat(),
         not_after=not_after.isoformat(),
-        days_left=(not_after - now) // dt.timedelta(days=1),
+        days_left=int((not_after - now) / dt.timedelta(days=1)),
+        expired=not_after < now,
         self_signed=cert.issuer == cert.subject,
         sha256=cert.fingerprint(hashes.SHA256()).hex(),
     )

@@ -209,7 +209,7 @@ def _certificate(tls: TlsInfo, spec: PortSpec) -> list[Verdict]:
     cert = tls.cert
     if not tls.verified:
         found.append(Verdict(level, *_verify_sentence(tls)))
-    if cert is not None and tls.verify_reason != "expired" and cert.days_left < 0:
+    if cert is not None and tls.verify_reason != "expired" and cert.expired:
         found.append(
             Verdict(
                 level, _expired(cert.days_left), "Renew the certificate and reload the mail server."
@@ -217,7 +217,7 @@ def _certificate(tls: TlsInfo, spec: PortSpec) -> list[Verdict]:
         )
     if tls.name_matches is False and tls.verify_reason != "name mismatch":
         found.append(Verdict(level, *_mismatch(tls)))
-    if cert is not None and 0 <= cert.days_left < EXPIRY_WARNING_DAYS:
+    if cert is not None and not cert.expired and cert.days_left < EXPIRY_WARNING_DAYS:
         found.append(
             Verdict(
                 Level.WARNING,
@@ -261,6 +261,8 @@ def _verify_sentence(tls: TlsInfo) -> tuple[str, str]:
 
 def _expired(days_left: int) -> str:
     ago = -days_left
+    if ago == 0:
+        return "Certificate expired today."
     return f"Certificate expired {ago} day{'s' if ago != 1 else ''} ago."
 
 

@@ -14,6 +14,7 @@ import json
 import logging
 import re
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any
 
 from slack_bolt.async_app import AsyncApp
@@ -40,6 +41,7 @@ COMMAND = "/mailport"
 DEDUPE_TTL = 3600.0
 REF_MAX = 1900
 HOME_ITEMS = 10
+REPLY_CACHE = 1024
 
 Result = Answer | PortCard | Help | Message
 Listener = Callable[..., Awaitable[None]]
@@ -66,6 +68,7 @@ def build_app(
         client=client or make_client(settings),
         signing_secret=settings.slack_signing_secret,
         logger=log,
+        process_before_response=True,
     )
     bot = Mailport(engine, store, app.client)
     app.command(COMMAND)(bot.guard(bot.on_command))
@@ -78,6 +81,14 @@ def build_app(
     app.action("share")(bot.guard(bot.on_share))
     app.error(bot.on_error)
     return app
+
+
+@dataclass(frozen=True, slots=True)
+class Reply:
+    """A rendered, validated message payload, and the question to count if it had no answer."""
+
+    payload: dict[str, Any]
+    unanswered: str | None = None
 
 
 def share_ref(result: Result) -> str | None:
@@ -106,6 +117,7 @@ class Mailport:
         self.engine = engine
         self.store = store
         self.client = client
+        self.reply = functools.lru_cache(maxsize=REPLY_CACHE)(self._reply)
 
     # --- engine and renderer ----------------------------------------------------------------
 
@@ -147,10 +159,18 @@ class Mailport:
             return blocks.port_card_message(result, share_ref=ref, shared_by=shared_by)
         return blocks.answer_message(result, self.engine.kb, share_ref=ref, shared_by=shared_by)
 
-    def remember(self, result: Result) -> None:
+    def _reply(self, command: Help | PortQuery | Question, share: bool) -> Reply:
+        """Engine, renderer and Block Kit validation for one command; memoised as `reply`."""
+        result = self.lookup(command)
+        missed = isinstance(result, Answer) and result.status == "no_match"
+        return Reply(
+            self.render(result, share=share).payload(), result.question if missed else None
+        )
+
+    def remember(self, reply: Reply) -> None:
         """Count a question the bot could not answer."""
-        if isinstance(result, Answer) and result.status == "no_match":
-            self.store.record_unanswered(result.question)
+        if reply.unanswered:
+            self.store.record_unanswered(reply.unanswered)
 
     async def check_reply(self, check: Check, user_id: str) -> Message:
         """The reply to `check HOST [PORTS] [--mx]`: wire the live checker (issue 4) in here."""
@@ -175,9 +195,9 @@ class Mailport:
                 self.client, command["response_url"], {**reply.payload(), "replace_original": True}
             )
             return
-        result = self.lookup(parsed)
-        await ack(response_type="ephemeral", **self.render(result, share=True).payload())
-        self.remember(result)
+        reply = self.reply(parsed, True)
+        await ack(response_type="ephemeral", **reply.payload)
+        self.remember(reply)
 
     # --- events -----------------------------------------------------------------------------
 
@@ -198,17 +218,17 @@ class Mailport:
         thread_ts = event.get("thread_ts") or (None if _is_dm(event) else event["ts"])
         parsed = parse(strip_slack(event.get("text", "")))
         if isinstance(parsed, Check):
-            result: Result = await self.check_reply(parsed, event.get("user", ""))
+            reply = Reply((await self.check_reply(parsed, event.get("user", ""))).payload())
         else:
-            result = self.lookup(parsed)
+            reply = self.reply(parsed, False)
         await self.client.chat_postMessage(
             channel=event["channel"],
             thread_ts=thread_ts,
             unfurl_links=False,
             unfurl_media=False,
-            **self.render(result).payload(),
+            **reply.payload,
         )
-        self.remember(result)
+        self.remember(reply)
 
     async def on_home_opened(self, event: dict[str, Any]) -> None:
         """The App Home tab: usage, top unanswered questions, most down-voted answers."""
