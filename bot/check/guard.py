@@ -287,7 +287,7 @@ class Target:
     error: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, order=True)
 class MxHost:
     """One MX record."""
 

@@ -109,6 +109,12 @@ class PortResult:
     verdict: Verdict | None = None
     transcript: list[str] = field(default_factory=list)
 
+    @property
+    def where(self) -> str:
+        """`smtp.example.com 192.0.2.1 port 25`, or `192.0.2.1 port 25` for an IP target."""
+        host = "" if self.host == self.address else f"{self.host} "
+        return f"{host}{self.address} port {self.port}"
+
 
 @dataclass(slots=True)
 class AddressInfo:
@@ -145,7 +151,8 @@ class HostResult:
 
 @dataclass(slots=True)
 class CheckReport:
-    """A whole check: what was asked, every host, port and address, and the overall verdict."""
+    """A whole check: what was asked, every host, port and address, and the overall verdict.
+    `ref` fetches the report again while it is cached (`Checker.report_for`)."""
 
     query: str
     ports: list[int]
@@ -156,6 +163,7 @@ class CheckReport:
     notes: list[str] = field(default_factory=list)
     verdict: Verdict | None = None
     cached: bool = False
+    ref: str | None = None
     schema: str = SCHEMA
 
     def results(self) -> list[PortResult]:

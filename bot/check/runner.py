@@ -22,6 +22,10 @@ from bot.check.verdict import judge_host, overall
 from bot.settings import Settings
 from bot.store import Store
 
+# A queued check waits this many check deadlines for a free slot before "busy": long enough for
+# one full wave of running checks to finish.
+QUEUE_DEADLINES = 2
+
 
 @dataclass(frozen=True, slots=True)
 class CheckRequest:
@@ -71,9 +75,13 @@ class Checker:
 
     def cached(self, request: CheckRequest) -> CheckReport | None:
         """A recent report for the same target, if the cache holds one."""
-        if self.store is None or self.settings.check_cache_ttl <= 0:
+        return self.report_for(request.cache_key)
+
+    def report_for(self, ref: str) -> CheckReport | None:
+        """A cached report by its `ref` (the value of the Details button), if still cached."""
+        if self.store is None or self.settings.check_cache_ttl <= 0 or not ref.startswith("check:"):
             return None
-        text = self.store.cache_get(request.cache_key)
+        text = self.store.cache_get(ref)
         if text is None:
             return None
         report = CheckReport.from_dict(json.loads(text))
@@ -87,7 +95,9 @@ class Checker:
             return report
         self._charge(user)
         try:
-            await asyncio.wait_for(self._slots.acquire(), self.settings.check_deadline)
+            await asyncio.wait_for(
+                self._slots.acquire(), QUEUE_DEADLINES * self.settings.check_deadline
+            )
         except TimeoutError:
             raise CheckLimited("The checker is busy; try again in a minute.") from None
         try:
@@ -95,6 +105,7 @@ class Checker:
         finally:
             self._slots.release()
         if self.store is not None and self.settings.check_cache_ttl > 0:
+            report.ref = request.cache_key
             self.store.cache_put(
                 request.cache_key, json.dumps(report.to_dict()), self.settings.check_cache_ttl
             )

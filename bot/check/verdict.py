@@ -324,11 +324,7 @@ def overall(report: CheckReport) -> Verdict:
     for host in report.hosts:
         if host.verdict is not None:
             rated.append((host.name, host.verdict))
-        rated.extend(
-            (f"{p.host} {p.address} port {p.port}", p.verdict)
-            for p in host.ports
-            if p.verdict is not None
-        )
+        rated.extend((p.where, p.verdict) for p in host.ports if p.verdict is not None)
     if not rated:
         note = report.notes[0] if report.notes else "Nothing was checked."
         return Verdict(Level.WARNING, note)
