@@ -118,6 +118,29 @@ def cmd_report(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_check(args: argparse.Namespace) -> int:
+    """Check a mail server live. Exit 0 when every port is OK, 1 on any WARNING or FAIL,
+    2 when the host or ports are refused as input."""
+    import asyncio
+
+    from bot.check import Checker, CheckError, Level
+    from bot.render import check as render_check
+    from bot.settings import Settings
+
+    checker = Checker(Settings.from_env())
+    try:
+        request = checker.prepare(args.host, args.ports, args.mx)
+    except CheckError as exc:
+        print(f"mailport check: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    report = asyncio.run(checker.run(request))
+    if args.json:
+        print(json.dumps(render_check.to_json(report), ensure_ascii=False))
+    else:
+        sys.stdout.write(render_check.to_text(report))
+    return EXIT_OK if report.level is Level.OK else EXIT_PROBLEMS
+
+
 def _port_number(raw: str) -> int:
     try:
         value = int(raw)
@@ -157,6 +180,22 @@ def build_parser() -> argparse.ArgumentParser:
     kb_sub = kb.add_subparsers(dest="kb_command", required=True, metavar="COMMAND")
     kb_check = kb_sub.add_parser("check", help="validate every entry and the port table")
     kb_check.set_defaults(func=cmd_kb_check)
+
+    check = sub.add_parser(
+        "check",
+        help="check a mail server live (banner, TLS, certificate, AUTH)",
+        description="Exit status: 0 every port OK, 1 any WARNING or FAIL, 2 refused input.",
+    )
+    check.add_argument("host", help="host name or IP address (a domain with --mx)")
+    check.add_argument(
+        "ports",
+        nargs="*",
+        help="mail ports (25 465 587 2525 143 993 110 995), names such as imaps, or `all`; "
+        "default by host name (smtp*/mail*/mx*: 25 465 587, imap*: 143 993, pop*: 110 995)",
+    )
+    check.add_argument("--mx", action="store_true", help="check port 25 on each MX of the domain")
+    check.add_argument("--json", action="store_true", help="JSON (schema mailport.check/1)")
+    check.set_defaults(func=cmd_check)
 
     serve = sub.add_parser("serve", help="run the Slack app (HTTP, or Socket Mode)")
     serve.add_argument(
