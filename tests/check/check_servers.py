@@ -1,0 +1,292 @@
+"""Real servers for the live-check tests, all on 127.0.0.0/8: aiosmtpd with STARTTLS and AUTH,
+and small scripted SMTP/IMAP/POP3 servers that misbehave on purpose. Plus test certificates."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+import socket
+import ssl
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import trustme
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import AuthResult
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
+
+
+@dataclass
+class Certs:
+    """A test CA (trusted through MAILPORT_CHECK_CA_FILE) and a place for key files."""
+
+    ca: trustme.CA
+    cafile: Path
+    folder: Path
+
+    def good(self, name: str) -> ssl.SSLContext:
+        """A certificate for `name` from the test CA."""
+        return _server_context(self.ca.issue_cert(name))
+
+    def expired(self, name: str, days_ago: int = 3) -> ssl.SSLContext:
+        """A certificate for `name` that expired `days_ago` days ago."""
+        now = dt.datetime.now(dt.UTC)
+        leaf = self.ca.issue_cert(
+            name,
+            not_before=now - dt.timedelta(days=90),
+            not_after=now - dt.timedelta(days=days_ago),
+        )
+        return _server_context(leaf)
+
+    def untrusted(self, name: str) -> ssl.SSLContext:
+        """A certificate for `name` from a CA nobody trusts."""
+        return _server_context(trustme.CA().issue_cert(name))
+
+    def self_signed(self, name: str) -> ssl.SSLContext:
+        """A self-signed certificate for `name`."""
+        key = ec.generate_private_key(ec.SECP256R1())
+        subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
+        now = dt.datetime.now(dt.UTC)
+        cert = (
+            x509.CertificateBuilder()
+            .subject_name(subject)
+            .issuer_name(subject)
+            .public_key(key.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(now - dt.timedelta(days=1))
+            .not_valid_after(now + dt.timedelta(days=90))
+            .add_extension(x509.SubjectAlternativeName([x509.DNSName(name)]), critical=False)
+            .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+            .sign(key, hashes.SHA256())
+        )
+        pem = self.folder / f"self-signed-{name}.pem"
+        pem.write_bytes(
+            cert.public_bytes(serialization.Encoding.PEM)
+            + key.private_bytes(
+                serialization.Encoding.PEM,
+                serialization.PrivateFormat.PKCS8,
+                serialization.NoEncryption(),
+            )
+        )
+        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        context.load_cert_chain(pem)
+        return context
+
+
+def _server_context(leaf: trustme.LeafCert) -> ssl.SSLContext:
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    leaf.configure_cert(context)
+    return context
+
+
+class _Sink:
+    """aiosmtpd handler; the checker never gets as far as DATA."""
+
+    async def handle_DATA(self, server, session, envelope) -> str:
+        return "554 not accepting mail"
+
+
+def _never_authenticate(server, session, envelope, mechanism, auth_data) -> AuthResult:
+    return AuthResult(success=False)
+
+
+@contextlib.contextmanager
+def aiosmtpd_server(
+    address: str,
+    port: int,
+    context: ssl.SSLContext,
+    implicit: bool = False,
+    auth_require_tls: bool = True,
+) -> Iterator[Controller]:
+    """aiosmtpd on address:port with STARTTLS (or implicit TLS) and AUTH. aiosmtpd does not
+    count implicit TLS as TLS for `auth_require_tls`, so implicit servers offer AUTH freely."""
+    kwargs: dict = {
+        "authenticator": _never_authenticate,
+        "auth_require_tls": auth_require_tls and not implicit,
+    }
+    if implicit:
+        controller = Controller(_Sink(), hostname=address, port=port, ssl_context=context, **kwargs)
+    else:
+        controller = Controller(_Sink(), hostname=address, port=port, tls_context=context, **kwargs)
+    controller.start()
+    try:
+        yield controller
+    finally:
+        controller.stop()
+
+
+@dataclass
+class Script:
+    """How a scripted server behaves. `greeting=None` never greets; `inject` follows the
+    STARTTLS go-ahead in the same write; `close_after_greeting` hangs up after greeting."""
+
+    greeting: str | None
+    greeting_delay: float = 0.0
+    starttls: bool = True
+    auth_before_tls: bool = False
+    inject: bytes = b""
+    tls: ssl.SSLContext | None = None
+    close_after_greeting: bool = False
+
+
+@dataclass
+class ScriptedServer:
+    """An asyncio server speaking just enough SMTP, IMAP or POP3 to misbehave precisely."""
+
+    protocol: str
+    script: Script
+    connections: int = 0
+    received: list[str] = field(default_factory=list)
+
+    async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.connections += 1
+        try:
+            await self._converse(reader, writer)
+        except (ConnectionError, ssl.SSLError, asyncio.IncompleteReadError):
+            pass
+        finally:
+            writer.close()
+
+    async def _converse(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        if self.script.greeting is None:
+            await reader.read()
+            return
+        await asyncio.sleep(self.script.greeting_delay)
+        writer.write(self.script.greeting.encode() + b"\r\n")
+        await writer.drain()
+        if self.script.close_after_greeting:
+            return
+        tls_on = False
+        while line := (await reader.readline()).decode().strip():
+            self.received.append(line)
+            reply, start_tls, done = self._reply(line, tls_on)
+            writer.write(reply)
+            await writer.drain()
+            if start_tls:
+                if self.script.inject:
+                    await reader.read()
+                    return
+                await writer.start_tls(self.script.tls)
+                tls_on = True
+            if done:
+                return
+
+    def _reply(self, line: str, tls_on: bool) -> tuple[bytes, bool, bool]:
+        """(bytes to send, start TLS now, hang up)."""
+        reply = {"SMTP": _smtp_reply, "IMAP": _imap_reply, "POP3": _pop3_reply}[self.protocol]
+        return reply(self.script, line, tls_on)
+
+
+def _lines(*lines: str) -> bytes:
+    return "".join(f"{line}\r\n" for line in lines).encode()
+
+
+def _smtp_reply(script: Script, line: str, tls_on: bool) -> tuple[bytes, bool, bool]:
+    verb = line.split(" ", 1)[0].upper()
+    if verb == "EHLO":
+        caps = ["250-scripted"]
+        if script.starttls and not tls_on:
+            caps.append("250-STARTTLS")
+        if tls_on or script.auth_before_tls:
+            caps.append("250-AUTH PLAIN LOGIN")
+        return _lines(*caps, "250 8BITMIME"), False, False
+    if verb == "STARTTLS" and script.starttls and not tls_on:
+        return _lines("220 Ready to start TLS") + script.inject, True, False
+    if verb == "QUIT":
+        return _lines("221 Bye"), False, True
+    return _lines("502 Command not implemented"), False, False
+
+
+def _imap_reply(script: Script, line: str, tls_on: bool) -> tuple[bytes, bool, bool]:
+    tag, _, command = line.partition(" ")
+    command = command.upper()
+    if command == "CAPABILITY":
+        caps = ["IMAP4rev1"]
+        if script.starttls and not tls_on:
+            caps.append("STARTTLS")
+        caps.append("AUTH=PLAIN" if tls_on or script.auth_before_tls else "LOGINDISABLED")
+        return _lines(f"* CAPABILITY {' '.join(caps)}", f"{tag} OK done"), False, False
+    if command == "STARTTLS" and script.starttls and not tls_on:
+        return _lines(f"{tag} OK Begin TLS") + script.inject, True, False
+    if command == "LOGOUT":
+        return _lines("* BYE", f"{tag} OK bye"), False, True
+    return _lines(f"{tag} BAD unknown"), False, False
+
+
+def _pop3_reply(script: Script, line: str, tls_on: bool) -> tuple[bytes, bool, bool]:
+    command = line.upper()
+    if command == "CAPA":
+        caps = ["TOP", "UIDL"]
+        if script.starttls and not tls_on:
+            caps.append("STLS")
+        if tls_on or script.auth_before_tls:
+            caps += ["USER", "SASL PLAIN"]
+        return _lines("+OK", *caps, "."), False, False
+    if command == "STLS" and script.starttls and not tls_on:
+        return _lines("+OK Begin TLS") + script.inject, True, False
+    if command == "QUIT":
+        return _lines("+OK bye"), False, True
+    return _lines("-ERR unknown"), False, False
+
+
+@contextlib.asynccontextmanager
+async def scripted_server(
+    address: str, port: int, protocol: str, script: Script, implicit: bool = False
+) -> AsyncIterator[ScriptedServer]:
+    """Run a ScriptedServer on address:port (implicit TLS with `script.tls` if asked)."""
+    server = ScriptedServer(protocol, script)
+    ssl_context = script.tls if implicit else None
+    listener = await asyncio.start_server(server.handle, address, port, ssl=ssl_context)
+    try:
+        yield server
+    finally:
+        listener.close()
+        await listener.wait_closed()
+
+
+@contextlib.contextmanager
+def filtered_port(address: str, port: int) -> Iterator[None]:
+    """A port whose SYNs go unanswered, like a firewall that drops: a listener that never
+    accepts, with its accept queue already full."""
+    listener = socket.socket()
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    listener.bind((address, port))
+    listener.listen(0)
+    fillers: list[socket.socket] = []
+    try:
+        for _ in range(2):
+            filler = socket.socket()
+            filler.setblocking(False)
+            with contextlib.suppress(BlockingIOError):
+                filler.connect((address, port))
+            fillers.append(filler)
+        yield
+    finally:
+        for filler in fillers:
+            filler.close()
+        listener.close()
+
+
+@dataclass
+class Recorder:
+    """Plain listeners that count every connection they get."""
+
+    connections: int = 0
+    servers: list[asyncio.Server] = field(default_factory=list)
+
+    async def _count(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.connections += 1
+        writer.close()
+
+    async def listen(self, address: str, port: int) -> None:
+        self.servers.append(await asyncio.start_server(self._count, address, port))
+
+    async def close(self) -> None:
+        for server in self.servers:
+            server.close()
+            await server.wait_closed()

@@ -1,0 +1,153 @@
+"""aiosmtpd with STARTTLS and AUTH, on real mail ports of 127.0.0.x, with good and bad
+certificates: a bad certificate is reported with its reason, never raised."""
+
+from __future__ import annotations
+
+import pytest
+from check_servers import Certs, aiosmtpd_server
+
+from bot.check import Checker, Level
+from bot.check.report import PortResult
+
+
+def only(report_results: list[PortResult]) -> PortResult:
+    assert len(report_results) == 1
+    return report_results[0]
+
+
+async def test_good_certificate_starttls_and_auth(certs: Certs, checker: Checker) -> None:
+    with aiosmtpd_server("127.0.0.2", 587, certs.good("smtp.good.example.net")):
+        report = await checker.check("smtp.good.example.net", ["587"])
+    result = only(report.results())
+    assert result.verdict is not None and result.verdict.level is Level.OK, result.verdict
+    assert result.banner and "Python SMTP" in result.banner
+    assert result.starttls_offered is True
+    assert result.auth_before_tls == [] and result.cleartext_login is False
+    assert result.auth_after_tls == ["LOGIN", "PLAIN"]
+    assert result.tls is not None and result.tls.verified and result.tls.version == "TLSv1.3"
+    assert result.tls.cert is not None
+    assert result.tls.cert.sans == ["smtp.good.example.net"]
+    assert result.tls.cert.days_left > 300
+    names = [s.name for s in result.steps]
+    assert names == [
+        "connect",
+        "banner",
+        "EHLO",
+        "STARTTLS",
+        "TLS handshake",
+        "EHLO (TLS)",
+        "QUIT (TLS)",
+    ]
+    assert all(s.ok and s.ms >= 0 for s in result.steps)
+    sent = [line for line in result.transcript if line.startswith("C: ")]
+    assert sent == [
+        "C: EHLO mailport.invalid",
+        "C: STARTTLS",
+        "C: EHLO mailport.invalid",
+        "C: QUIT",
+    ]
+    assert report.verdict is not None and report.verdict.level is Level.OK
+
+
+async def test_implicit_tls_on_465(certs: Certs, checker: Checker) -> None:
+    with aiosmtpd_server("127.0.0.2", 465, certs.good("smtp.good.example.net"), implicit=True):
+        report = await checker.check("smtp.good.example.net", ["465"])
+    result = only(report.results())
+    assert result.verdict is not None and result.verdict.level is Level.OK, result.verdict
+    assert [s.name for s in result.steps] == ["connect", "TLS handshake", "banner", "EHLO", "QUIT"]
+    assert result.auth_after_tls == ["LOGIN", "PLAIN"]
+
+
+@pytest.mark.parametrize(
+    ("name", "address", "make", "reason", "code", "summary"),
+    [
+        (
+            "smtp.selfsigned.example.net",
+            "127.0.0.3",
+            "self_signed",
+            "self-signed",
+            18,
+            "self-signed",
+        ),
+        (
+            "smtp.expired.example.net",
+            "127.0.0.4",
+            "expired",
+            "expired",
+            10,
+            "Certificate expired 3 days ago.",
+        ),
+        (
+            "smtp.wrongname.example.net",
+            "127.0.0.5",
+            "wrong_name",
+            "name mismatch",
+            62,
+            "does not cover smtp.wrongname.example.net (it names other.example.org)",
+        ),
+        ("smtp.unknownca.example.net", "127.0.0.6", "untrusted", "unknown CA", 20, "unknown CA"),
+    ],
+)
+@pytest.mark.parametrize(("port", "level"), [(587, Level.FAIL), (25, Level.WARNING)])
+async def test_bad_certificates_are_reported(
+    certs: Certs,
+    checker: Checker,
+    name: str,
+    address: str,
+    make: str,
+    reason: str,
+    code: int,
+    summary: str,
+    port: int,
+    level: Level,
+) -> None:
+    context = {
+        "self_signed": lambda: certs.self_signed(name),
+        "expired": lambda: certs.expired(name),
+        "wrong_name": lambda: certs.good("other.example.org"),
+        "untrusted": lambda: certs.untrusted(name),
+    }[make]()
+    with aiosmtpd_server(address, port, context):
+        report = await checker.check(name, [str(port)])
+    result = only(report.results())
+    tls = result.tls
+    assert tls is not None and not tls.verified
+    assert (tls.verify_reason, tls.verify_code) == (reason, code)
+    assert tls.cert is not None, "the certificate is read over a second, unverified handshake"
+    assert result.failure is None
+    assert result.auth_after_tls == ["LOGIN", "PLAIN"]
+    assert result.verdict is not None and result.verdict.level is level
+    assert summary in result.verdict.summary
+    steps = [s.name for s in result.steps]
+    assert "TLS handshake (again)" in steps and steps[-1] == "QUIT (TLS)"
+    assert next(s for s in result.steps if s.name == "TLS handshake").ok is False
+
+
+async def test_certificate_problems_fail_on_implicit_tls(certs: Certs, checker: Checker) -> None:
+    context = certs.expired("smtp.expired.example.net", days_ago=1)
+    with aiosmtpd_server("127.0.0.4", 465, context, implicit=True):
+        report = await checker.check("smtp.expired.example.net", ["465"])
+    result = only(report.results())
+    assert result.verdict is not None and result.verdict.level is Level.FAIL
+    assert result.verdict.summary == "Certificate expired 1 day ago."
+    assert result.verdict.next_step.startswith("Renew the certificate")
+
+
+async def test_each_address_of_a_name_is_checked(certs: Certs, make_checker, resolver) -> None:
+    resolver.table["smtp.good.example.net"] = {"A": ["127.0.0.2", "127.0.0.3"]}
+    context = certs.good("smtp.good.example.net")
+    with aiosmtpd_server("127.0.0.2", 587, context), aiosmtpd_server("127.0.0.3", 587, context):
+        report = await make_checker().check("smtp.good.example.net", ["587"])
+    assert [r.address for r in report.results()] == ["127.0.0.2", "127.0.0.3"]
+    assert [a.address for a in report.hosts[0].addresses] == ["127.0.0.2", "127.0.0.3"]
+    assert all(r.verdict and r.verdict.level is Level.OK for r in report.results())
+
+
+async def test_ip_literal_checks_the_certificate_against_the_address(
+    certs: Certs, checker: Checker
+) -> None:
+    with aiosmtpd_server("127.0.0.2", 587, certs.good("smtp.good.example.net")):
+        report = await checker.check("127.0.0.2", ["587"])
+    result = only(report.results())
+    assert result.tls is not None and result.tls.checked_name == "127.0.0.2"
+    assert result.tls.verify_reason == "name mismatch"

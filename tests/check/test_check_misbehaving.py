@@ -1,0 +1,233 @@
+"""Servers that misbehave on purpose, on real mail ports of 127.0.0.x."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from check_servers import Certs, Script, filtered_port, scripted_server
+
+from bot.check import Checker, Level
+from bot.check.report import PortResult
+
+
+def only(results: list[PortResult]) -> PortResult:
+    assert len(results) == 1
+    return results[0]
+
+
+def level(result: PortResult) -> Level:
+    assert result.verdict is not None
+    return result.verdict.level
+
+
+async def test_never_sends_a_banner(make_checker) -> None:
+    checker: Checker = make_checker(check_step_timeout=0.5)
+    async with scripted_server("127.0.0.10", 587, "SMTP", Script(greeting=None)) as server:
+        started = time.perf_counter()
+        result = only((await checker.check("smtp.silent.example.net", ["587"])).results())
+    assert time.perf_counter() - started < 2
+    assert server.connections == 1 and server.received == [], "nothing is sent before a greeting"
+    assert result.failure is not None and (result.failure.step, result.failure.code) == (
+        "banner",
+        "timeout",
+    )
+    assert level(result) is Level.FAIL
+    assert result.verdict is not None
+    assert result.verdict.summary.startswith("No greeting (no answer within 0.5 s)")
+    assert "465" in result.verdict.next_step
+
+
+async def test_banner_after_the_step_timeout(make_checker) -> None:
+    checker: Checker = make_checker(check_step_timeout=0.5)
+    script = Script(greeting="220 slow ESMTP", greeting_delay=2.0)
+    async with scripted_server("127.0.0.11", 25, "SMTP", script):
+        result = only((await checker.check("smtp.slow.example.net", ["25"])).results())
+    assert result.failure is not None and result.failure.code == "timeout"
+    assert level(result) is Level.FAIL
+
+
+async def test_banner_after_ten_seconds_is_waited_for(certs: Certs, make_checker) -> None:
+    """Really waits: the default limits (15 s per step, 30 s per check) tolerate a 10 s
+    greet-pause, and report it."""
+    checker: Checker = make_checker(
+        check_connect_timeout=10.0, check_step_timeout=15.0, check_deadline=30.0
+    )
+    script = Script(
+        greeting="220 slow ESMTP", greeting_delay=10.0, tls=certs.good("smtp.slow.example.net")
+    )
+    async with scripted_server("127.0.0.11", 25, "SMTP", script):
+        result = only((await checker.check("smtp.slow.example.net", ["25"])).results())
+    assert result.failure is None
+    banner = next(s for s in result.steps if s.name == "banner")
+    assert banner.ok and banner.ms >= 10_000
+    assert result.tls is not None and result.tls.verified
+    assert level(result) is Level.WARNING
+    assert result.verdict is not None and "greet-pause" in result.verdict.summary
+
+
+@pytest.mark.parametrize(("port", "expected"), [(25, Level.WARNING), (587, Level.FAIL)])
+async def test_starttls_not_offered(checker: Checker, port: int, expected: Level) -> None:
+    script = Script(greeting="220 plain ESMTP", starttls=False)
+    async with scripted_server("127.0.0.12", port, "SMTP", script) as server:
+        result = only((await checker.check("smtp.plain.example.net", [str(port)])).results())
+    assert result.starttls_offered is False
+    assert result.failure is not None and result.failure.code == "no_starttls"
+    assert level(result) is expected
+    assert server.received[-1] == "QUIT"
+    assert result.verdict is not None and "STARTTLS is not offered" in result.verdict.summary
+
+
+async def test_auth_before_tls(certs: Certs, checker: Checker) -> None:
+    script = Script(
+        greeting="220 careless ESMTP",
+        auth_before_tls=True,
+        tls=certs.good("smtp.authfirst.example.net"),
+    )
+    async with scripted_server("127.0.0.13", 587, "SMTP", script) as server:
+        result = only((await checker.check("smtp.authfirst.example.net", ["587"])).results())
+    assert result.auth_before_tls == ["PLAIN", "LOGIN"] and result.cleartext_login is True
+    assert result.tls is not None and result.tls.verified
+    assert level(result) is Level.WARNING
+    assert result.verdict is not None
+    assert result.verdict.summary.startswith("Login (PLAIN LOGIN) is offered before TLS")
+    assert "smtpd_tls_auth_only" in result.verdict.next_step
+    assert not any(
+        line.upper().startswith(("AUTH", "MAIL", "RCPT", "DATA")) for line in server.received
+    )
+
+
+@pytest.mark.parametrize(
+    ("protocol", "port", "name", "address"),
+    [
+        ("SMTP", 587, "smtp.inject.example.net", "127.0.0.14"),
+        ("SMTP", 25, "smtp.inject.example.net", "127.0.0.14"),
+        ("IMAP", 143, "imap.scripted.example.net", "127.0.0.7"),
+        ("POP3", 110, "pop.scripted.example.net", "127.0.0.8"),
+    ],
+)
+async def test_junk_after_the_starttls_go_ahead_is_a_failure(
+    certs: Certs, checker: Checker, protocol: str, port: int, name: str, address: str
+) -> None:
+    greeting = {"SMTP": "220 ready ESMTP", "IMAP": "* OK ready", "POP3": "+OK ready"}[protocol]
+    script = Script(
+        greeting=greeting, inject=b"250-INJECTED\r\n250 AUTH PLAIN\r\n", tls=certs.good(name)
+    )
+    async with scripted_server(address, port, protocol, script):
+        result = only((await checker.check(name, [str(port)])).results())
+    assert result.failure is not None and result.failure.code == "injection"
+    assert "INJECTED" in result.failure.detail
+    assert result.tls is None, "no handshake after an injection"
+    assert level(result) is Level.FAIL
+    assert result.verdict is not None and "STARTTLS injection" in result.verdict.summary
+
+
+@pytest.mark.parametrize(
+    ("protocol", "port", "name", "address"),
+    [
+        ("IMAP", 143, "imap.scripted.example.net", "127.0.0.7"),
+        ("POP3", 110, "pop.scripted.example.net", "127.0.0.8"),
+    ],
+)
+async def test_imap_and_pop3_dialogues(
+    certs: Certs, checker: Checker, protocol: str, port: int, name: str, address: str
+) -> None:
+    greeting = {"IMAP": "* OK ready", "POP3": "+OK ready"}[protocol]
+    script = Script(greeting=greeting, tls=certs.good(name))
+    async with scripted_server(address, port, protocol, script) as server:
+        result = only((await checker.check(name, [str(port)])).results())
+    assert level(result) is Level.OK, result.verdict
+    assert result.starttls_offered is True and result.cleartext_login is False
+    assert result.auth_after_tls == ["PLAIN"]
+    expected = {
+        "IMAP": ["m1 CAPABILITY", "m2 STARTTLS", "m3 CAPABILITY", "m4 LOGOUT"],
+        "POP3": ["CAPA", "STLS", "CAPA", "QUIT"],
+    }[protocol]
+    assert server.received == expected
+
+
+@pytest.mark.parametrize(
+    ("protocol", "port", "name", "address"),
+    [
+        ("IMAP", 143, "imap.scripted.example.net", "127.0.0.7"),
+        ("POP3", 110, "pop.scripted.example.net", "127.0.0.8"),
+    ],
+)
+async def test_imap_and_pop3_without_starttls(
+    checker: Checker, protocol: str, port: int, name: str, address: str
+) -> None:
+    greeting = {"IMAP": "* OK ready", "POP3": "+OK ready"}[protocol]
+    async with scripted_server(address, port, protocol, Script(greeting, starttls=False)):
+        result = only((await checker.check(name, [str(port)])).results())
+    assert result.failure is not None and result.failure.code == "no_starttls"
+    assert level(result) is Level.FAIL
+    alternative = {"IMAP": "993", "POP3": "995"}[protocol]
+    assert result.verdict is not None and alternative in result.verdict.next_step
+
+
+async def test_server_turns_us_away(checker: Checker) -> None:
+    script = Script(greeting="554 5.7.1 No SMTP service here", close_after_greeting=True)
+    async with scripted_server("127.0.0.17", 25, "SMTP", script):
+        result = only((await checker.check("smtp.hangup.example.net", ["25"])).results())
+    assert result.failure is not None and result.failure.code == "rejected"
+    assert result.verdict is not None
+    assert result.verdict.summary == (
+        "The server turned us away at once: 554 5.7.1 No SMTP service here"
+    )
+
+
+async def test_hangs_up_after_the_banner(checker: Checker) -> None:
+    script = Script(greeting="220 bye ESMTP", close_after_greeting=True)
+    async with scripted_server("127.0.0.17", 587, "SMTP", script):
+        result = only((await checker.check("smtp.hangup.example.net", ["587"])).results())
+    assert result.failure is not None and (result.failure.step, result.failure.code) == (
+        "EHLO",
+        "closed",
+    )
+    assert result.verdict is not None
+    assert result.verdict.summary == "The server closed the connection during EHLO."
+
+
+async def test_closed_port(checker: Checker) -> None:
+    result = only((await checker.check("smtp.closed.example.net", ["465"])).results())
+    assert result.failure is not None and result.failure.code == "refused"
+    assert result.verdict is not None
+    assert result.verdict.summary == "Refused: the host is up but nothing listens on 465."
+
+
+async def test_filtered_port_25_times_out(make_checker) -> None:
+    checker: Checker = make_checker(check_connect_timeout=0.5)
+    with filtered_port("127.0.0.16", 25):
+        result = only((await checker.check("smtp.filtered.example.net", ["25"])).results())
+    assert result.failure is not None and (result.failure.step, result.failure.code) == (
+        "connect",
+        "timeout",
+    )
+    assert result.verdict is not None
+    assert result.verdict.summary.startswith(
+        "Timed out: something between us and the server drops port 25"
+    )
+    assert "587 or 465" in result.verdict.next_step
+
+
+async def test_plain_text_on_an_implicit_tls_port(checker: Checker) -> None:
+    async with scripted_server("127.0.0.12", 465, "SMTP", Script("220 plain ESMTP")):
+        result = only((await checker.check("smtp.plain.example.net", ["465"])).results())
+    assert result.failure is not None and result.failure.code == "tls"
+    assert level(result) is Level.FAIL
+    assert result.verdict is not None
+    assert "not set up for implicit TLS" in result.verdict.next_step
+
+
+async def test_whole_check_deadline(make_checker) -> None:
+    checker: Checker = make_checker(check_step_timeout=30.0, check_deadline=1.0)
+    async with scripted_server("127.0.0.10", 25, "SMTP", Script(greeting=None)):
+        started = time.perf_counter()
+        report = await checker.check("smtp.silent.example.net", ["25"])
+    assert 0.9 < time.perf_counter() - started < 2.0
+    result = only(report.results())
+    assert result.failure is not None and (result.failure.step, result.failure.code) == (
+        "banner",
+        "deadline",
+    )
+    assert result.steps[-1].detail == "stopped at the check's time limit"

@@ -1,0 +1,169 @@
+"""Renderers (terminal text, JSON, Block Kit) and the `mailport check` command."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from check_servers import Certs, Script, aiosmtpd_server, scripted_server
+
+from bot import cli
+from bot.check import Checker, CheckReport
+from bot.check.guard import StaticResolver
+from bot.commands import Check, parse
+from bot.render import check as render
+from bot.store import SQLiteStore
+
+HOSTILE_BANNER = "220 <!channel> <https://evil.example|click> *bold* `tick` & done"
+
+
+@pytest.fixture
+async def checked(certs: Certs, make_checker) -> tuple[Checker, CheckReport]:
+    checker: Checker = make_checker(check_cache_ttl=60.0)
+    checker.store = SQLiteStore(":memory:")
+    script = Script(greeting=HOSTILE_BANNER, tls=certs.expired("smtp.expired.example.net"))
+    async with scripted_server("127.0.0.4", 587, "SMTP", script):
+        return checker, await checker.check("smtp.expired.example.net", ["587", "465"])
+
+
+@pytest.fixture
+def report(checked: tuple[Checker, CheckReport]) -> CheckReport:
+    return checked[1]
+
+
+def test_json_is_the_documented_shape(report: CheckReport) -> None:
+    data = render.to_json(report)
+    assert data["schema"] == "mailport.check/1"
+    assert set(data) >= {
+        "query",
+        "ports",
+        "mx",
+        "checked_at",
+        "ms",
+        "cached",
+        "ref",
+        "verdict",
+        "notes",
+        "hosts",
+    }
+    refused, port = data["hosts"][0]["ports"]
+    assert set(port) >= {
+        "host",
+        "address",
+        "port",
+        "protocol",
+        "tls_mode",
+        "ms",
+        "banner",
+        "steps",
+        "caps_before_tls",
+        "caps_after_tls",
+        "starttls_offered",
+        "auth_before_tls",
+        "cleartext_login",
+        "auth_after_tls",
+        "tls",
+        "failure",
+        "verdict",
+        "transcript",
+    }
+    assert port["tls"]["cert"]["expired"] is True
+    assert port["tls"]["verify_reason"] == "expired"
+    assert port["verdict"]["level"] == "FAIL"
+    assert refused["failure"] == {"step": "connect", "code": "refused", "detail": ""}
+    assert json.loads(json.dumps(data)) == data
+
+
+def test_text_report(report: CheckReport) -> None:
+    text = render.to_text(report)
+    assert "FAIL: 0 of 2 checks OK" in text
+    assert "Certificate expired 3 days ago." in text
+    assert "Refused: the host is up but nothing listens on 465." in text
+    assert "Verification: FAILED: expired (OpenSSL 10: certificate has expired)" in text
+    assert "Steps: connect" in text and "TLS handshake (again)" in text
+
+
+def _all_text(blocks: list) -> str:
+    return json.dumps([b.to_dict() for b in blocks], ensure_ascii=False)
+
+
+def test_blocks_escape_server_text_and_offer_details(report: CheckReport) -> None:
+    blocks, fallback = render.to_blocks(report)
+    payload = [b.to_dict() for b in blocks]
+    assert [b["type"] for b in payload] == ["header", "section", "table", "context", "actions"]
+    table = payload[2]["rows"]
+    assert [cell["text"] for cell in table[0]] == [
+        "Host / address",
+        "Port",
+        "Verdict",
+        "What we found",
+    ]
+    assert [row[1]["text"] for row in table[1:]] == ["465", "587"]
+    assert table[2][2]["text"] == "❌ FAIL"
+    assert table[2][3]["text"] == "Certificate expired 3 days ago."
+    button = payload[4]["elements"][0]
+    assert (button["action_id"], button["value"]) == ("check_details", report.ref)
+    assert fallback.startswith("Live check of smtp.expired.example.net: FAIL")
+
+    details, _ = render.to_detail_blocks(report)
+    text = _all_text(details)
+    assert "<!channel>" not in text and "<https://evil" not in text
+    assert "&lt;!channel&gt;" in text and "&amp; done" in text
+    assert "`tick`" not in text
+
+
+def test_details_come_back_from_the_cache(checked: tuple[Checker, CheckReport]) -> None:
+    checker, report = checked
+    assert report.ref == "check:smtp.expired.example.net:465,587:host"
+    again = checker.report_for(report.ref)
+    assert again is not None and again.cached and again.results() == report.results()
+    assert checker.report_for("entry:anything") is None
+
+
+def test_run_check_buttons_parse_as_commands() -> None:
+    actions = render.run_check_actions(
+        "Use smtp.office365.com on 587, or outlook.office365.com:993 and imap.gmail.com:80."
+    )
+    assert actions is not None
+    values = [e["value"] for e in actions.to_dict()["elements"]]
+    assert values == [
+        "check smtp.office365.com",
+        "check outlook.office365.com 993",
+        "check imap.gmail.com",
+    ]
+    assert parse(values[1]) == Check("outlook.office365.com", ("993",), False)
+    assert render.run_check_actions("Port 587 is for submission.") is None
+
+
+def _offline_dns(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The CLI builds its own resolver; give it the test table instead of the network."""
+    monkeypatch.setattr("bot.check.runner.DnsResolver", lambda lifetime: StaticResolver({}))
+
+
+def test_cli_check_ok_json_and_exit_codes(
+    certs: Certs, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _offline_dns(monkeypatch)
+    monkeypatch.setenv("MAILPORT_ALLOW_CIDRS", "127.0.0.0/8")
+    monkeypatch.setenv("MAILPORT_CHECK_CA_FILE", str(certs.cafile))
+    with aiosmtpd_server("127.0.0.2", 587, certs.good("127.0.0.2")):
+        assert cli.main(["check", "127.0.0.2", "587"]) == cli.EXIT_OK
+        out = capsys.readouterr().out
+        assert "OK: All 1 checks OK." in out and "127.0.0.2 port 587 (SMTP, starttls): OK" in out
+        assert cli.main(["check", "127.0.0.2", "587", "465", "--json"]) == cli.EXIT_PROBLEMS
+        data = json.loads(capsys.readouterr().out)
+    assert [p["verdict"]["level"] for p in data["hosts"][0]["ports"]] == ["FAIL", "OK"]
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["check", "http://x"],
+        ["check", ""],
+        ["check", "smtp.example.com", "22"],
+        ["check", "127.0.0.1", "--mx"],
+    ],
+)
+def test_cli_check_bad_input(argv: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli.main(argv) == cli.EXIT_USAGE
+    assert capsys.readouterr().err.startswith("mailport check: ")

@@ -1,0 +1,125 @@
+"""The runner: MX mode, the result cache, the per-user rate limit and the concurrency cap."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+
+import pytest
+from check_servers import Certs, Script, aiosmtpd_server, scripted_server
+
+from bot.check import CheckLimited, CheckReport, Level
+from bot.store import SQLiteStore
+
+
+def mx_table(resolver, records: list[str], **hosts: list[str]) -> None:
+    resolver.table["example.net"] = {"MX": records}
+    for name, addresses in hosts.items():
+        resolver.table[name.replace("_", ".")] = {"A": addresses}
+
+
+async def test_mx_hosts_are_checked_in_preference_order(
+    certs: Certs, make_checker, resolver
+) -> None:
+    mx_table(
+        resolver,
+        ["20 mx2.example.net.", "10 mx1.example.net."],
+        mx1_example_net=["127.0.0.2"],
+        mx2_example_net=["127.0.0.3"],
+    )
+    with (
+        aiosmtpd_server("127.0.0.2", 25, certs.good("mx1.example.net")),
+        aiosmtpd_server("127.0.0.3", 25, certs.good("mx2.example.net")),
+    ):
+        report = await make_checker().check("example.net", mx=True)
+    assert [(h.name, h.mx_preference) for h in report.hosts] == [
+        ("mx1.example.net", 10),
+        ("mx2.example.net", 20),
+    ]
+    assert [(r.host, r.address, r.port) for r in report.results()] == [
+        ("mx1.example.net", "127.0.0.2", 25),
+        ("mx2.example.net", "127.0.0.3", 25),
+    ]
+    assert all(r.tls and r.tls.verified and r.tls.checked_name == r.host for r in report.results())
+    assert report.level is Level.OK
+
+
+async def test_an_mx_in_private_space_is_a_finding_not_a_connection(
+    certs: Certs, make_checker, resolver
+) -> None:
+    mx_table(
+        resolver,
+        ["10 mx1.example.net.", "20 inside.example.net."],
+        mx1_example_net=["127.0.0.2"],
+        inside_example_net=["10.1.2.3"],
+    )
+    with aiosmtpd_server("127.0.0.2", 25, certs.good("mx1.example.net")):
+        report = await make_checker().check("example.net", mx=True)
+    inside = report.hosts[1]
+    assert inside.ports == [] and inside.refused[0].reason == "private (RFC 1918)"
+    assert report.level is Level.FAIL
+    assert report.verdict is not None and "1 of 2 checks OK" in report.verdict.summary
+
+
+async def test_null_mx_and_missing_mx(make_checker, resolver) -> None:
+    resolver.table["example.net"] = {"MX": ["0 ."]}
+    report = await make_checker().check("example.net", mx=True)
+    assert report.hosts == [] and report.verdict is not None
+    assert "null MX" in report.verdict.summary
+
+    resolver.table["example.net"] = {"A": ["127.0.0.15"]}
+    report = await make_checker().check("example.net", mx=True)
+    assert report.notes == ["example.net has no MX record, so mail goes to its own address."]
+    assert report.results()[0].address == "127.0.0.15"
+
+
+async def test_cache_and_rate_limit(certs: Certs, make_checker) -> None:
+    store = SQLiteStore(":memory:")
+    checker = make_checker(check_cache_ttl=60.0, check_user_limit=2, check_user_window=60.0)
+    checker.store = store
+    with aiosmtpd_server("127.0.0.2", 587, certs.good("smtp.good.example.net")):
+        first = await checker.check("smtp.good.example.net", ["587"], user="U1")
+        again = await checker.check("SMTP.good.example.net.", ["587"], user="U1")
+        await checker.check("smtp.good.example.net", ["465"], user="U1")
+        with pytest.raises(CheckLimited, match="2 live checks"):
+            await checker.check("smtp.good.example.net", ["25"], user="U1")
+        other_user = await checker.check("smtp.good.example.net", ["25"], user="U2")
+    assert not first.cached and again.cached
+    assert again.to_dict() == {**first.to_dict(), "cached": True}
+    assert other_user.results()[0].port == 25
+
+
+async def test_concurrency_cap_queues_checks(make_checker) -> None:
+    checker = make_checker(check_concurrency=1, check_deadline=0.6, check_step_timeout=5.0)
+    async with scripted_server("127.0.0.10", 25, "SMTP", Script(greeting=None)):
+        started = time.perf_counter()
+        await asyncio.gather(*(checker.check("smtp.silent.example.net", ["25"]) for _ in range(2)))
+        serial = time.perf_counter() - started
+        parallel_checker = make_checker(check_concurrency=2, check_deadline=0.6)
+        started = time.perf_counter()
+        await asyncio.gather(
+            *(parallel_checker.check("smtp.silent.example.net", ["25"]) for _ in range(2))
+        )
+        parallel = time.perf_counter() - started
+    assert serial >= 1.2 > parallel
+
+
+async def test_busy_checker_says_so(make_checker) -> None:
+    """One slot, 0.3 s checks, a queue wait of 0.6 s: the first two run, the last two cannot."""
+    checker = make_checker(check_concurrency=1, check_deadline=0.3, check_step_timeout=5.0)
+    async with scripted_server("127.0.0.10", 25, "SMTP", Script(greeting=None)):
+        outcomes = await asyncio.gather(
+            *(checker.check("smtp.silent.example.net", ["25"]) for _ in range(5)),
+            return_exceptions=True,
+        )
+    assert all(isinstance(o, CheckReport) for o in outcomes[:2])
+    assert all(isinstance(o, CheckLimited) for o in outcomes[3:])
+    assert str(outcomes[-1]) == "The checker is busy; try again in a minute."
+
+
+async def test_report_round_trips_through_json(certs: Certs, checker) -> None:
+    with aiosmtpd_server("127.0.0.4", 587, certs.expired("smtp.expired.example.net")):
+        report = await checker.check("smtp.expired.example.net", ["587", "465"])
+    text = json.dumps(report.to_dict())
+    assert CheckReport.from_dict(json.loads(text)) == report
