@@ -4,16 +4,22 @@
 - `@mailport ...` in a channel is answered in a thread; a DM is answered in the DM.
 - Buttons: feedback votes, "did you mean" suggestions, related questions, share.
 - A retried or doubly delivered event (app_mention + message.im) is answered once.
-- A failing listener is logged and the user gets a short apology.
+- A failure is logged and the user gets a short apology, never silence.
+
+Every listener acks (or returns, for events) at once and hands anything slow to
+`Background`, so the app runs with `process_before_response=True`: Slack's HTTP response
+leaves as soon as the listener returns, without Bolt's 10 ms ack polling, and shutdown can
+wait for replies still in flight (Bolt's own listener tasks are not tracked).
 """
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import json
 import logging
 import re
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass
 from typing import Any
 
@@ -26,6 +32,7 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.answers import Answer, PortCard
+from bot.check import Checker, CheckError, CheckRequest
 from bot.commands import Check, Help, PortQuery, Question, parse
 from bot.engine import Engine
 from bot.normalize import strip_slack
@@ -33,6 +40,7 @@ from bot.render import blocks
 from bot.render.blocks import Message
 from bot.settings import Settings
 from bot.slack.followup import Followup, post_response
+from bot.slack.tasks import Background
 from bot.store import Store
 
 log = logging.getLogger("mailport.slack")
@@ -44,7 +52,8 @@ HOME_ITEMS = 10
 REPLY_CACHE = 1024
 
 Result = Answer | PortCard | Help | Message
-Listener = Callable[..., Awaitable[None]]
+Body = dict[str, Any]
+ButtonWork = Callable[[Body, Body], Coroutine[Any, Any, None]]
 
 
 def make_client(settings: Settings, session: Any = None) -> AsyncWebClient:
@@ -61,24 +70,31 @@ def make_client(settings: Settings, session: Any = None) -> AsyncWebClient:
 
 
 def build_app(
-    engine: Engine, store: Store, settings: Settings, client: AsyncWebClient | None = None
+    engine: Engine,
+    store: Store,
+    settings: Settings,
+    client: AsyncWebClient | None = None,
+    background: Background | None = None,
+    checker: Checker | None = None,
 ) -> AsyncApp:
-    """An AsyncApp with every mailport listener registered."""
+    """An AsyncApp with every mailport listener; follow-up work runs in `background`."""
     app = AsyncApp(
         client=client or make_client(settings),
         signing_secret=settings.slack_signing_secret,
         logger=log,
         process_before_response=True,
     )
-    bot = Mailport(engine, store, app.client)
-    app.command(COMMAND)(bot.guard(bot.on_command))
+    checker = checker if checker is not None else Checker(settings, store)
+    background = background if background is not None else Background()
+    bot = Mailport(engine, store, app.client, checker, background)
+    app.command(COMMAND)(bot.on_command)
     app.event("app_mention")(bot.on_mention)
     app.event("message")(bot.on_message)
     app.event("app_home_opened")(bot.on_home_opened)
-    app.action(re.compile(r"^(helpful|not_helpful)$"))(bot.guard(bot.on_feedback))
-    app.action(re.compile(r"^suggest_\d+$"))(bot.guard(bot.on_suggestion))
-    app.action(re.compile(r"^(related_\d+|full_answer)$"))(bot.guard(bot.on_more))
-    app.action("share")(bot.guard(bot.on_share))
+    app.action(re.compile(r"^(helpful|not_helpful)$"))(bot.button(bot.vote))
+    app.action(re.compile(r"^suggest_\d+$"))(bot.button(bot.show_suggestion))
+    app.action(re.compile(r"^(related_\d+|full_answer)$"))(bot.button(bot.show_more))
+    app.action("share")(bot.button(bot.share))
     app.error(bot.on_error)
     return app
 
@@ -102,21 +118,34 @@ def share_ref(result: Result) -> str | None:
     return None
 
 
-def _is_dm(event: dict[str, Any]) -> bool:
+def _is_dm(event: Body) -> bool:
     return event.get("channel_type") == "im" or str(event.get("channel", "")).startswith("D")
 
 
-def _from_bot_or_edit(event: dict[str, Any]) -> bool:
+def _thread_ts(event: Body) -> str | None:
+    return event.get("thread_ts") or (None if _is_dm(event) else event.get("ts"))
+
+
+def _from_bot_or_edit(event: Body) -> bool:
     return bool(event.get("bot_id") or event.get("subtype") or event.get("bot_profile"))
 
 
 class Mailport:
-    """The listeners, holding the engine, the store and the shared Web API client."""
+    """The listeners, holding the engine, the store, the checker and the Web API client."""
 
-    def __init__(self, engine: Engine, store: Store, client: AsyncWebClient) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        store: Store,
+        client: AsyncWebClient,
+        checker: Checker,
+        background: Background,
+    ) -> None:
         self.engine = engine
         self.store = store
         self.client = client
+        self.checker = checker
+        self.background = background
         self.reply = functools.lru_cache(maxsize=REPLY_CACHE)(self._reply)
 
     # --- engine and renderer ----------------------------------------------------------------
@@ -163,154 +192,182 @@ class Mailport:
         """Engine, renderer and Block Kit validation for one command; memoised as `reply`."""
         result = self.lookup(command)
         missed = isinstance(result, Answer) and result.status == "no_match"
-        return Reply(
-            self.render(result, share=share).payload(), result.question if missed else None
-        )
+        unanswered = command.text if missed and isinstance(command, Question) else None
+        return Reply(self.render(result, share=share).payload(), unanswered)
 
     def remember(self, reply: Reply) -> None:
-        """Count a question the bot could not answer."""
+        """Count a question the bot could not answer (after the response has gone)."""
         if reply.unanswered:
-            self.store.record_unanswered(reply.unanswered)
+            asyncio.get_running_loop().call_soon(self.store.record_unanswered, reply.unanswered)
 
-    async def check_reply(self, check: Check, user_id: str) -> Message:
-        """The reply to `check HOST [PORTS] [--mx]`: wire the live checker (issue 4) in here."""
-        return blocks.check_unavailable()
+    def prepare_check(self, check: Check) -> CheckRequest | Message:
+        """A validated `check HOST [PORTS] [--mx]`, or a message saying what is wrong with it."""
+        try:
+            return self.checker.prepare(check.host, check.ports, check.mx)
+        except CheckError as exc:
+            return blocks.notice(blocks.escape(str(exc)))
 
-    def first_delivery(self, body: dict[str, Any], event: dict[str, Any]) -> bool:
+    async def run_check(self, request: CheckRequest, user_id: str) -> Message:
+        """The live check's report, or why it did not run (rate limit, busy)."""
+        try:
+            report = await self.checker.run(request, user=user_id)
+        except CheckError as exc:
+            return blocks.notice(blocks.escape(str(exc)))
+        return blocks.check_message(report)
+
+    def first_delivery(self, body: Body, event: Body) -> bool:
         """False for Slack's retries and for the second event of one message (mention + DM)."""
         keys = [f"msg:{event.get('channel')}:{event.get('ts')}"]
         if body.get("event_id"):
             keys.insert(0, f"event:{body['event_id']}")
         return all(self.store.first_time(key, DEDUPE_TTL) for key in keys)
 
+    def later(self, body: Body, work: Coroutine[Any, Any, None]) -> None:
+        """Run `work` after the response to Slack; a failure is logged and apologised for."""
+
+        async def safely() -> None:
+            try:
+                await work
+            except Exception as error:
+                log.error("reply failed: %r", error, exc_info=error)
+                await self.apologise(body)
+
+        self.background.start(safely())
+
     # --- slash command ----------------------------------------------------------------------
 
-    async def on_command(self, ack: Any, body: dict[str, Any], command: dict[str, Any]) -> None:
+    async def on_command(self, ack: Any, body: Body, command: Body) -> None:
         """`/mailport ...`: the knowledge-base answer is the ack itself."""
         parsed = parse(strip_slack(command.get("text", "")))
         if isinstance(parsed, Check):
-            await ack(response_type="ephemeral", text="Checking… this takes a few seconds.")
-            reply = await self.check_reply(parsed, command["user_id"])
-            await post_response(
-                self.client, command["response_url"], {**reply.payload(), "replace_original": True}
-            )
+            request = self.prepare_check(parsed)
+            if isinstance(request, Message):
+                await ack(response_type="ephemeral", **request.payload())
+                return
+            await ack(response_type="ephemeral", text=blocks.checking(request.describe()))
+            self.later(body, self.check_command(request, command))
             return
         reply = self.reply(parsed, True)
         await ack(response_type="ephemeral", **reply.payload)
         self.remember(reply)
 
+    async def check_command(self, request: CheckRequest, command: Body) -> None:
+        """Replace the "Checking..." reply with the report."""
+        message = await self.run_check(request, command["user_id"])
+        body = {**message.payload(), "response_type": "ephemeral", "replace_original": True}
+        await post_response(self.client, command["response_url"], body)
+
     # --- events -----------------------------------------------------------------------------
 
-    async def on_mention(self, body: dict[str, Any], event: dict[str, Any]) -> None:
+    async def on_mention(self, body: Body, event: Body) -> None:
         """`@mailport ...` in a channel (or a DM)."""
         if not _from_bot_or_edit(event) and self.first_delivery(body, event):
-            await self.answer_event(event)
+            self.later(body, self.answer_event(event))
 
-    async def on_message(self, body: dict[str, Any], event: dict[str, Any]) -> None:
+    async def on_message(self, body: Body, event: Body) -> None:
         """A message in the bot's DM; every other message event is ignored."""
         if event.get("channel_type") != "im" or _from_bot_or_edit(event):
             return
         if self.first_delivery(body, event):
-            await self.answer_event(event)
+            self.later(body, self.answer_event(event))
 
-    async def answer_event(self, event: dict[str, Any]) -> None:
+    async def answer_event(self, event: Body) -> None:
         """Reply in the thread of a channel message, or in the DM."""
-        thread_ts = event.get("thread_ts") or (None if _is_dm(event) else event["ts"])
+        where = {"channel": event["channel"], "thread_ts": _thread_ts(event)}
+        options = {**where, "unfurl_links": False, "unfurl_media": False}
         parsed = parse(strip_slack(event.get("text", "")))
         if isinstance(parsed, Check):
-            reply = Reply((await self.check_reply(parsed, event.get("user", ""))).payload())
-        else:
-            reply = self.reply(parsed, False)
-        await self.client.chat_postMessage(
-            channel=event["channel"],
-            thread_ts=thread_ts,
-            unfurl_links=False,
-            unfurl_media=False,
-            **reply.payload,
-        )
+            await self.answer_check(self.prepare_check(parsed), event, options)
+            return
+        reply = self.reply(parsed, False)
+        await self.client.chat_postMessage(**options, **reply.payload)
         self.remember(reply)
 
-    async def on_home_opened(self, event: dict[str, Any]) -> None:
-        """The App Home tab: usage, top unanswered questions, most down-voted answers."""
-        if event.get("tab") != "home":
+    async def answer_check(
+        self, request: CheckRequest | Message, event: Body, options: dict[str, Any]
+    ) -> None:
+        """Post "Checking...", then turn that message into the report."""
+        if isinstance(request, Message):
+            await self.client.chat_postMessage(**options, **request.payload())
             return
+        posted = await self.client.chat_postMessage(
+            **options, text=blocks.checking(request.describe())
+        )
+        message = await self.run_check(request, event.get("user", ""))
+        await self.client.chat_update(
+            channel=posted["channel"], ts=posted["ts"], **message.payload()
+        )
+
+    async def on_home_opened(self, body: Body, event: Body) -> None:
+        """The App Home tab: usage, top unanswered questions, most down-voted answers."""
+        if event.get("tab") == "home":
+            self.later(body, self.publish_home(event["user"]))
+
+    async def publish_home(self, user_id: str) -> None:
         view = blocks.home_view(
             self.store.top_unanswered(HOME_ITEMS),
             self.store.most_downvoted(HOME_ITEMS),
             self.engine.kb,
         )
-        await self.client.views_publish(user_id=event["user"], view=view)
+        await self.client.views_publish(user_id=user_id, view=view)
 
     # --- buttons ----------------------------------------------------------------------------
 
-    async def on_feedback(self, ack: Any, body: dict[str, Any], action: dict[str, Any]) -> None:
-        """Helpful / Not helpful: one vote per user and entry."""
-        await ack()
+    def button(self, work: ButtonWork) -> Callable[..., Awaitable[None]]:
+        """A `block_actions` listener: ack at once, then `work(body, action)` in the background."""
+
+        async def listener(ack: Any, body: Body, action: Body) -> None:
+            await ack()
+            self.later(body, work(body, action))
+
+        return listener
+
+    async def vote(self, body: Body, action: Body) -> None:
+        """Helpful / Not helpful: one vote per user and entry, thanked privately."""
         helpful = action["action_id"] == "helpful"
         self.store.record_vote(action["value"], body["user"]["id"], helpful)
         await Followup(self.client, body).note(blocks.feedback_thanks(helpful))
 
-    async def on_suggestion(self, ack: Any, body: dict[str, Any], action: dict[str, Any]) -> None:
+    async def show_suggestion(self, body: Body, action: Body) -> None:
         """A "did you mean" button: the message becomes that answer."""
-        await ack()
         followup = Followup(self.client, body)
         result = self.entry_answer(action["value"])
         await followup.replace(self.render(result, share=followup.ephemeral))
 
-    async def on_more(self, ack: Any, body: dict[str, Any], action: dict[str, Any]) -> None:
+    async def show_more(self, body: Body, action: Body) -> None:
         """A related question or "Full answer": that answer as a new message."""
-        await ack()
         followup = Followup(self.client, body)
         result = self.entry_answer(action["value"])
         await followup.add(self.render(result, share=followup.ephemeral))
 
-    async def on_share(self, ack: Any, body: dict[str, Any], action: dict[str, Any]) -> None:
+    async def share(self, body: Body, action: Body) -> None:
         """Share in channel: the same answer, public, credited to the user who shared it."""
-        await ack()
         result = self.resolve(action["value"])
         await Followup(self.client, body).share(self.render(result, shared_by=body["user"]["id"]))
 
     # --- errors -----------------------------------------------------------------------------
 
-    def guard(self, listener: Listener) -> Listener:
-        """Report a failure after `ack()` ourselves: Bolt's runner can drop the ack then."""
-
-        @functools.wraps(listener)
-        async def guarded(**kwargs: Any) -> None:
-            try:
-                await listener(**kwargs)
-            except Exception as error:
-                if kwargs["ack"].response is None:
-                    raise
-                await self.on_error(error, kwargs["body"], None)
-
-        return guarded
-
-    async def on_error(
-        self, error: Exception, body: dict[str, Any], response: BoltResponse | None
-    ) -> BoltResponse | None:
-        """Log the failure and apologise; never leave the user with silence."""
+    async def on_error(self, error: Exception, body: Body) -> BoltResponse:
+        """A listener raised before answering Slack: log, and answer with an apology."""
         log.error("listener failed: %r", error, exc_info=error)
+        if "command" in body:
+            apology = {"response_type": "ephemeral", **blocks.apology().payload()}
+            headers = {"content-type": "application/json"}
+            return BoltResponse(status=200, body=json.dumps(apology), headers=headers)
+        self.background.start(self.apologise(body))
+        return BoltResponse(status=200, body="")
+
+    async def apologise(self, body: Body) -> None:
+        """Tell the user something went wrong, where they asked; log if even that fails."""
         apology = blocks.apology().payload()
-        if response is not None and "command" in body:
-            return BoltResponse(
-                status=200,
-                body=json.dumps({"response_type": "ephemeral", **apology}),
-                headers={"content-type": "application/json"},
-            )
+        event = body.get("event", {})
         try:
-            await self._apologise(body, apology)
+            if body.get("response_url"):
+                options = {"response_type": "ephemeral", "replace_original": False}
+                await post_response(self.client, body["response_url"], {**apology, **options})
+            elif event.get("channel") and event.get("type") in ("app_mention", "message"):
+                await self.client.chat_postMessage(
+                    channel=event["channel"], thread_ts=_thread_ts(event), **apology
+                )
         except Exception:
             log.exception("could not deliver the apology")
-        return BoltResponse(status=200, body="") if response is not None else None
-
-    async def _apologise(self, body: dict[str, Any], apology: dict[str, Any]) -> None:
-        event = body.get("event", {})
-        if body.get("response_url"):
-            options = {"response_type": "ephemeral", "replace_original": False}
-            await post_response(self.client, body["response_url"], {**apology, **options})
-        elif event.get("channel") and event.get("type") in ("app_mention", "message"):
-            thread_ts = event.get("thread_ts") or (None if _is_dm(event) else event.get("ts"))
-            await self.client.chat_postMessage(
-                channel=event["channel"], thread_ts=thread_ts, **apology
-            )

@@ -1,8 +1,9 @@
 """Run the Slack app: HTTP mode (aiohttp: `POST /slack/events`, `GET /healthz`) or Socket Mode.
 
 Both share one `aiohttp.ClientSession` for every Web API call and `response_url` post, for
-the life of the process. Socket Mode reconnects by itself (slack_sdk's aiohttp client
-re-issues a WebSocket URL when the connection closes or stops answering pings).
+the life of the process, and let replies still in flight finish before it closes. Socket
+Mode reconnects by itself (slack_sdk's aiohttp client re-issues a WebSocket URL when the
+connection closes or stops answering pings).
 """
 
 from __future__ import annotations
@@ -19,15 +20,18 @@ from aiohttp import web
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_bolt.async_app import AsyncApp
 
+from bot.check import Checker
 from bot.engine import Engine
 from bot.settings import Settings
 from bot.slack.app import build_app, make_client
+from bot.slack.tasks import Background
 from bot.store import SQLiteStore, Store
 
 log = logging.getLogger("mailport.slack")
 
 EVENTS_PATH = "/slack/events"
 HEALTH_PATH = "/healthz"
+DRAIN_SECONDS = 10.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,12 +55,28 @@ def _healthz(engine: Engine) -> web.RequestHandler:
 
 
 @asynccontextmanager
+async def _drained() -> AsyncIterator[Background]:
+    """Background work for the app; on the way out, replies in flight may finish."""
+    background = Background()
+    try:
+        yield background
+    finally:
+        await background.drain(DRAIN_SECONDS)
+
+
+@asynccontextmanager
 async def http_server(
-    settings: Settings, engine: Engine, store: Store, host: str = "0.0.0.0", port: int | None = None
+    settings: Settings,
+    engine: Engine,
+    store: Store,
+    host: str = "0.0.0.0",
+    port: int | None = None,
+    checker: Checker | None = None,
 ) -> AsyncIterator[HttpServer]:
     """Serve the app on `host:port` (default `settings.port`; 0 picks a free port)."""
-    async with aiohttp.ClientSession() as session:
-        app = build_app(engine, store, settings, make_client(settings, session))
+    async with aiohttp.ClientSession() as session, _drained() as background:
+        client = make_client(settings, session)
+        app = build_app(engine, store, settings, client, background, checker)
         web_app = app.web_app(path=EVENTS_PATH)
         web_app.router.add_get(HEALTH_PATH, _healthz(engine))
         runner = web.AppRunner(web_app, access_log=None)
@@ -73,12 +93,16 @@ async def http_server(
 
 @asynccontextmanager
 async def socket_mode(
-    settings: Settings, engine: Engine, store: Store, ping_interval: float = 10.0
+    settings: Settings,
+    engine: Engine,
+    store: Store,
+    ping_interval: float = 10.0,
+    checker: Checker | None = None,
 ) -> AsyncIterator[AsyncSocketModeHandler]:
     """Connect over Socket Mode with the app-level token; yields the connected handler."""
-    async with aiohttp.ClientSession() as session:
+    async with aiohttp.ClientSession() as session, _drained() as background:
         client = make_client(settings, session)
-        app = build_app(engine, store, settings, client)
+        app = build_app(engine, store, settings, client, background, checker)
         handler = AsyncSocketModeHandler(
             app, app_token=settings.slack_app_token, web_client=client, ping_interval=ping_interval
         )
