@@ -2,18 +2,37 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+import socket
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 import pytest
 from aiohttp import web
-from slack_harness import SECRET, FakeSlack, SlackClient
+from slack_harness import SECRET, FakeSlack, SlackClient, offline_checker
 
 from bot.engine import Engine
 from bot.settings import Settings
 from bot.slack.server import http_server
 from bot.store import SQLiteStore
+
+
+@pytest.fixture(autouse=True)
+def only_loopback(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Fail any test that opens a connection or sends a datagram beyond 127.0.0.1."""
+
+    def vetted(method: Callable[..., Any]) -> Callable[..., Any]:
+        def call(sock: socket.socket, *args: Any) -> Any:
+            address = args[-1]
+            if isinstance(address, tuple) and address[0] != "127.0.0.1":
+                raise AssertionError(f"test tried to reach {address}")
+            return method(sock, *args)
+
+        return call
+
+    for name in ("connect", "connect_ex", "sendto"):
+        monkeypatch.setattr(socket.socket, name, vetted(getattr(socket.socket, name)))
 
 
 @pytest.fixture(scope="session")
@@ -62,7 +81,9 @@ async def slack(
 ) -> AsyncIterator[SlackClient]:
     """The real app on a free 127.0.0.1 port, talking to the fake Slack."""
     async with (
-        http_server(settings, engine, store, host="127.0.0.1", port=0) as server,
+        http_server(
+            settings, engine, store, "127.0.0.1", 0, offline_checker(settings, store)
+        ) as server,
         aiohttp.ClientSession() as session,
     ):
         yield SlackClient(server, fake, session)

@@ -20,7 +20,11 @@ import aiohttp
 from aiohttp import web
 from slack_sdk.signature import SignatureVerifier
 
+from bot.check import Checker
+from bot.check.guard import StaticResolver
+from bot.settings import Settings
 from bot.slack.server import HttpServer
+from bot.store import Store
 
 SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
 BOT_USER = "UBOT"
@@ -44,6 +48,8 @@ class FakeSlack:
     url: str = ""
     calls: list[Call] = field(default_factory=list)
     failures: dict[str, list[web.Response]] = field(default_factory=dict)
+    delays: dict[str, float] = field(default_factory=dict)
+    answered: list[str] = field(default_factory=list)
     sockets: list[web.WebSocketResponse] = field(default_factory=list)
     transports: list[Any] = field(default_factory=list)
     acks: list[dict[str, Any]] = field(default_factory=list)
@@ -84,6 +90,8 @@ class FakeSlack:
         method = request.match_info["method"]
         data = await _body(request)
         self.calls.append(Call(method, data))
+        await asyncio.sleep(self.delays.get(method, 0.0))
+        self.answered.append(method)
         if self.failures.get(method):
             return self.failures[method].pop(0)
         return web.json_response(self._result(method, data))
@@ -317,3 +325,8 @@ def button(blocks: list[dict[str, Any]], action_id: str) -> dict[str, Any]:
         for e in b["elements"]
         if e["action_id"] == action_id
     )
+
+
+def offline_checker(settings: Settings, store: Store) -> Checker:
+    """The real checker, with DNS answered from an empty table: no query leaves the machine."""
+    return Checker(settings, store, resolver=StaticResolver({}))

@@ -7,7 +7,15 @@ import json
 import aiohttp
 import pytest
 from aiohttp import web
-from slack_harness import FakeSlack, SlackClient, action_ids, button, mention_event, texts
+from slack_harness import (
+    FakeSlack,
+    SlackClient,
+    action_ids,
+    button,
+    mention_event,
+    offline_checker,
+    texts,
+)
 
 from bot.answers import Answer, Suggestion
 from bot.engine import Engine
@@ -126,7 +134,9 @@ async def scripted(
     script = {"which smtp port": ambiguous, "boom": RuntimeError("engine down")}
     scripted_engine = ScriptedEngine(kb, script)
     async with (
-        http_server(settings, scripted_engine, store, host="127.0.0.1", port=0) as server,
+        http_server(
+            settings, scripted_engine, store, "127.0.0.1", 0, offline_checker(settings, store)
+        ) as server,
         aiohttp.ClientSession() as session,
     ):
         yield SlackClient(server, fake, session)

@@ -95,7 +95,6 @@ def test_help_and_notices_render() -> None:
         blocks.apology(),
         blocks.feedback_thanks(True),
         blocks.feedback_thanks(False),
-        blocks.check_unavailable(),
     ):
         check_message(message)
 

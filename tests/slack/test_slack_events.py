@@ -2,9 +2,22 @@
 
 from __future__ import annotations
 
+import aiohttp
 from aiohttp import web
-from slack_harness import BOT_ID, BOT_USER, SlackClient, mention_event, message_event, texts
+from slack_harness import (
+    BOT_ID,
+    BOT_USER,
+    FakeSlack,
+    SlackClient,
+    mention_event,
+    message_event,
+    offline_checker,
+    texts,
+)
 
+from bot.engine import Engine
+from bot.settings import Settings
+from bot.slack.server import http_server
 from bot.store import SQLiteStore
 
 
@@ -120,3 +133,16 @@ async def test_messages_tab_does_not_publish(slack: SlackClient) -> None:
     )
     await slack.fake.quiet(0.2)
     assert slack.fake.to("views.publish") == []
+
+
+async def test_shutdown_lets_replies_in_flight_finish(
+    fake: FakeSlack, settings: Settings, store: SQLiteStore, engine: Engine
+) -> None:
+    fake.delays["chat.postMessage"] = 0.5
+    checker = offline_checker(settings, store)
+    async with (
+        http_server(settings, engine, store, "127.0.0.1", 0, checker) as server,
+        aiohttp.ClientSession() as session,
+    ):
+        assert await SlackClient(server, fake, session).event(mention_event("465")) == 200
+    assert fake.answered == ["auth.test", "chat.postMessage"]

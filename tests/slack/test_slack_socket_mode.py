@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 from aiohttp import web
-from slack_harness import FakeSlack, mention_event, texts
+from slack_harness import FakeSlack, mention_event, offline_checker, texts
 
 from bot.engine import Engine
 from bot.settings import Settings
@@ -44,7 +44,7 @@ def event_payload(event: dict, event_id: str) -> dict:
 async def connected(
     fake: FakeSlack, settings: Settings, store: SQLiteStore, engine: Engine
 ) -> AsyncIterator[FakeSlack]:
-    async with socket_mode(settings, engine, store, ping_interval=PING):
+    async with socket_mode(settings, engine, store, PING, offline_checker(settings, store)):
         await fake.wait_connections(1)
         yield fake
 
