@@ -229,12 +229,14 @@ class DnsResolver:
     """dnspython's async stub resolver: reads resolv.conf, never /etc/hosts or a search list."""
 
     def __init__(self, lifetime: float = 5.0) -> None:
-        self._resolver = dns.asyncresolver.Resolver()
+        self._resolver: dns.asyncresolver.Resolver | None = None
         self._lifetime = lifetime
 
     async def query(self, name: str, rdtype: str) -> list[str]:
         qname = dns.name.from_text(name)
         try:
+            if self._resolver is None:
+                self._resolver = dns.asyncresolver.Resolver()
             answer = await self._resolver.resolve(
                 qname, rdtype, search=False, lifetime=self._lifetime
             )

@@ -59,6 +59,7 @@ class Checker:
             resolver or DnsResolver(settings.check_step_timeout), settings.allow_cidrs
         )
         self._slots = asyncio.Semaphore(settings.check_concurrency)
+        self._running: dict[str, asyncio.Future[CheckReport]] = {}
         self._config = ProbeConfig(
             guard=self.guard,
             contexts=make_contexts(settings.check_ca_file),
@@ -89,11 +90,22 @@ class Checker:
         return report
 
     async def run(self, request: CheckRequest, user: str | None = None) -> CheckReport:
-        """A report: cached if recent, else a live check (rate-limited per `user`)."""
+        """A report: cached if recent, the running check of the same target if there is one,
+        else a new live check, charged to `user`'s rate limit."""
         report = self.cached(request)
         if report is not None:
             return report
-        self._charge(user)
+        key = request.cache_key
+        running = self._running.get(key)
+        if running is None:
+            self._charge(user)
+            running = asyncio.ensure_future(self._queued(request))
+            self._running[key] = running
+            running.add_done_callback(lambda _: self._running.pop(key, None))
+        return await asyncio.shield(running)
+
+    async def _queued(self, request: CheckRequest) -> CheckReport:
+        """Wait for a slot under the concurrency cap, check, cache."""
         try:
             await asyncio.wait_for(
                 self._slots.acquire(), QUEUE_DEADLINES * self.settings.check_deadline
