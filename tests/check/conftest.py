@@ -4,18 +4,15 @@ DNS table (no test touches the network or any address outside 127.0.0.0/8)."""
 from __future__ import annotations
 
 import dataclasses
-import ipaddress
 from collections.abc import Callable
 
 import pytest
 import trustme
-from check_servers import Certs
+from check_servers import LOOPBACK, Certs
 
 from bot.check import Checker
 from bot.check.guard import StaticResolver
 from bot.settings import Settings
-
-LOOPBACK = (ipaddress.ip_network("127.0.0.0/8"),)
 
 # name -> address of the test servers (127.0.0.1 is Postfix/Dovecot).
 HOSTS = {

@@ -6,13 +6,11 @@ import asyncio
 import ipaddress
 
 import pytest
-from check_servers import Recorder
+from check_servers import LOOPBACK, Recorder
 
 from bot.check import Checker, CheckInputError
 from bot.check.guard import Guard, StaticResolver, clean_host, refusal
 from bot.settings import Settings
-
-LOOPBACK = (ipaddress.ip_network("127.0.0.0/8"),)
 
 HOSTILE_TEXT = [
     ("", "Give a host"),

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from conftest import LOOPBACK
+from check_servers import LOOPBACK
 
 from bot.check import Checker, Level
 from bot.check.guard import StaticResolver

@@ -90,27 +90,46 @@ async def test_cache_and_rate_limit(certs: Certs, make_checker) -> None:
     assert other_user.results()[0].port == 25
 
 
-async def test_concurrency_cap_queues_checks(make_checker) -> None:
+SILENT_NAMES = [f"smtp{i}.silent.example.net" for i in range(5)]
+
+
+def silent_names(resolver) -> list[str]:
+    """Five names for the silent server, so that each check is a different target."""
+    for name in SILENT_NAMES:
+        resolver.table[name] = {"A": ["127.0.0.10"]}
+    return SILENT_NAMES
+
+
+async def test_concurrency_cap_queues_checks(make_checker, resolver) -> None:
+    names = silent_names(resolver)[:2]
     checker = make_checker(check_concurrency=1, check_deadline=0.6, check_step_timeout=5.0)
     async with scripted_server("127.0.0.10", 25, "SMTP", Script(greeting=None)):
         started = time.perf_counter()
-        await asyncio.gather(*(checker.check("smtp.silent.example.net", ["25"]) for _ in range(2)))
+        await asyncio.gather(*(checker.check(name, ["25"]) for name in names))
         serial = time.perf_counter() - started
         parallel_checker = make_checker(check_concurrency=2, check_deadline=0.6)
         started = time.perf_counter()
-        await asyncio.gather(
-            *(parallel_checker.check("smtp.silent.example.net", ["25"]) for _ in range(2))
-        )
+        await asyncio.gather(*(parallel_checker.check(name, ["25"]) for name in names))
         parallel = time.perf_counter() - started
     assert serial >= 1.2 > parallel
 
 
-async def test_busy_checker_says_so(make_checker) -> None:
+async def test_same_target_at_once_is_checked_once(make_checker) -> None:
+    checker = make_checker(check_deadline=0.5, check_step_timeout=5.0)
+    async with scripted_server("127.0.0.10", 25, "SMTP", Script(greeting=None)) as server:
+        reports = await asyncio.gather(
+            *(checker.check("smtp.silent.example.net", ["smtp"]) for _ in range(5))
+        )
+    assert server.connections == 1
+    assert all(report is reports[0] for report in reports)
+
+
+async def test_busy_checker_says_so(make_checker, resolver) -> None:
     """One slot, 0.3 s checks, a queue wait of 0.6 s: the first two run, the last two cannot."""
     checker = make_checker(check_concurrency=1, check_deadline=0.3, check_step_timeout=5.0)
     async with scripted_server("127.0.0.10", 25, "SMTP", Script(greeting=None)):
         outcomes = await asyncio.gather(
-            *(checker.check("smtp.silent.example.net", ["25"]) for _ in range(5)),
+            *(checker.check(name, ["25"]) for name in silent_names(resolver)),
             return_exceptions=True,
         )
     assert all(isinstance(o, CheckReport) for o in outcomes[:2])
