@@ -127,13 +127,13 @@ service auth {
 EOF
 }
 
-# The daemons get their own stdio so they never hold the caller's pipes open.
+# The daemons get their own stdio so they never hold the caller's pipes open. A running
+# Postfix is restarted, not reloaded: a reload keeps its old listening addresses.
 start_servers() {
     if postfix status >/dev/null 2>&1; then
-        postfix reload </dev/null >>"$LOG" 2>&1
-    else
-        postfix start </dev/null >>"$LOG" 2>&1 || { tail -20 "$LOG" >&2; exit 1; }
+        postfix stop </dev/null >>"$LOG" 2>&1
     fi
+    postfix start </dev/null >>"$LOG" 2>&1 || { tail -20 "$LOG" >&2; exit 1; }
     if [ -e /run/dovecot-mailport-ci/master.pid ] \
         && kill -0 "$(cat /run/dovecot-mailport-ci/master.pid)" 2>/dev/null; then
         doveadm -c "$DIR/dovecot.conf" reload </dev/null >>"$LOG" 2>&1
