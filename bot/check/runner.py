@@ -106,12 +106,7 @@ class Checker:
 
     async def _queued(self, request: CheckRequest) -> CheckReport:
         """Wait for a slot under the concurrency cap, check, cache."""
-        try:
-            await asyncio.wait_for(
-                self._slots.acquire(), QUEUE_DEADLINES * self.settings.check_deadline
-            )
-        except TimeoutError:
-            raise CheckLimited("The checker is busy; try again in a minute.") from None
+        await self._take_slot()
         try:
             report = await self.live(request)
         finally:
@@ -122,6 +117,21 @@ class Checker:
                 request.cache_key, json.dumps(report.to_dict()), self.settings.check_cache_ttl
             )
         return report
+
+    async def _take_slot(self) -> None:
+        """Acquire a slot within QUEUE_DEADLINES deadlines, or raise CheckLimited. (Not
+        `wait_for`: on 3.11 it can time out a completed acquire and lose the slot.)"""
+        waiter = asyncio.ensure_future(self._slots.acquire())
+        try:
+            done, _ = await asyncio.wait(
+                {waiter}, timeout=QUEUE_DEADLINES * self.settings.check_deadline
+            )
+        except asyncio.CancelledError:
+            if not waiter.cancel():
+                self._slots.release()
+            raise
+        if not done and waiter.cancel():
+            raise CheckLimited("The checker is busy; try again in a minute.")
 
     async def check(
         self, host: str, ports: Sequence[str] = (), mx: bool = False, user: str | None = None

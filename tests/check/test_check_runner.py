@@ -125,16 +125,20 @@ async def test_same_target_at_once_is_checked_once(make_checker) -> None:
 
 
 async def test_busy_checker_says_so(make_checker, resolver) -> None:
-    """One slot, 0.3 s checks, a queue wait of 0.6 s: the first two run, the last two cannot."""
+    """One slot, 0.3 s checks, a queue wait of 0.6 s: the first two run, the last two cannot,
+    and the slot is still there afterwards."""
     checker = make_checker(check_concurrency=1, check_deadline=0.3, check_step_timeout=5.0)
-    async with scripted_server("127.0.0.10", 25, "SMTP", Script(greeting=None)):
+    names = silent_names(resolver)
+    async with scripted_server("127.0.0.10", 25, "SMTP", Script(greeting=None)) as server:
         outcomes = await asyncio.gather(
-            *(checker.check(name, ["25"]) for name in silent_names(resolver)),
-            return_exceptions=True,
+            *(checker.check(name, ["25"]) for name in names), return_exceptions=True
         )
-    assert all(isinstance(o, CheckReport) for o in outcomes[:2])
-    assert all(isinstance(o, CheckLimited) for o in outcomes[3:])
-    assert str(outcomes[-1]) == "The checker is busy; try again in a minute."
+        assert all(isinstance(o, CheckReport) for o in outcomes[:2])
+        assert all(isinstance(o, CheckLimited) for o in outcomes[3:])
+        assert str(outcomes[-1]) == "The checker is busy; try again in a minute."
+        before = server.connections
+        await checker.check(names[-1], ["25"])
+        assert server.connections == before + 1
 
 
 async def test_report_round_trips_through_json(certs: Certs, checker) -> None:
