@@ -8,6 +8,15 @@ import pytest
 from slack_harness import action_ids
 
 from bot.answers import Answer, Suggestion
+from bot.check.report import (
+    CertInfo,
+    CheckReport,
+    HostResult,
+    Level,
+    PortResult,
+    TlsInfo,
+    Verdict,
+)
 from bot.engine import Engine
 from bot.render import blocks
 from bot.render.blocks import Message, escape
@@ -45,6 +54,16 @@ def check_blocks(rendered: list[dict[str, Any]], max_blocks: int = MESSAGE_BLOCK
         elif kind == "table":
             assert len(block["rows"]) <= 100
             assert all(0 < len(row) <= 20 for row in block["rows"])
+
+
+def mrkdwn(value: Any) -> list[str]:
+    """Every mrkdwn text in blocks (plain_text is never parsed for mentions or links)."""
+    if isinstance(value, list):
+        return [text for item in value for text in mrkdwn(item)]
+    if isinstance(value, dict):
+        found = [value["text"]] if value.get("type") == "mrkdwn" else []
+        return found + [text for item in value.values() for text in mrkdwn(item)]
+    return []
 
 
 def check_message(message: Message) -> dict[str, Any]:
@@ -120,3 +139,45 @@ def test_long_text_is_split_into_sections() -> None:
     assert len(parts) > 1
     assert all(len(p.text.text) <= 3000 for p in parts)
     assert " ".join(p.text.text for p in parts).split() == text.split()
+
+
+def _hostile_report(hosts: int, ports: int) -> CheckReport:
+    evil = "<!channel> <https://evil.example|click> & " + "x" * 300
+    verdict = Verdict(Level.FAIL, evil, evil, [evil])
+    cert = CertInfo(evil, evil, [evil], "a", "b", -3, True, True, "00")
+    tls = TlsInfo("TLSv1.3", "TLS_AES", 256, evil, False, 20, evil, evil, False, cert)
+    results = [
+        PortResult(f"mx{h}", f"192.0.2.{p}", 25, "smtp", "starttls", 12.5, verdict=verdict, tls=tls)
+        for h in range(hosts)
+        for p in range(ports)
+    ]
+    return CheckReport(
+        query=evil,
+        ports=[25],
+        mx=True,
+        checked_at="2026-01-01T00:00:00+00:00",
+        hosts=[
+            HostResult(
+                evil,
+                f"mx{h}",
+                mx_preference=h,
+                verdict=verdict,
+                skipped=[evil],
+                ports=results[h * ports : (h + 1) * ports],
+            )
+            for h in range(hosts)
+        ],
+        notes=[evil] * 12,
+        verdict=verdict,
+        cached=True,
+    )
+
+
+@pytest.mark.parametrize(("hosts", "ports"), [(0, 0), (1, 1), (3, 4), (40, 8)])
+def test_check_report_within_limits_and_escaped(hosts: int, ports: int) -> None:
+    payload = check_message(blocks.check_message(_hostile_report(hosts, ports)))
+    said = " ".join([payload["text"], *mrkdwn(payload["blocks"])])
+    assert "<!channel>" not in said and "<https://evil" not in said
+    assert "&lt;!channel&gt;" in said
+    assert payload["blocks"][0]["type"] == "header"
+    assert payload["text"].startswith("FAIL")
