@@ -116,20 +116,28 @@ async def socket_mode(
 
 
 async def run(settings: Settings, socket: bool) -> None:
-    """Load the engine and store, serve until SIGINT or SIGTERM, then shut down cleanly."""
+    """Load the engine and store, serve until SIGINT or SIGTERM, then shut down cleanly.
+
+    A signal cancels this task wherever it is, including a Socket Mode connection still
+    retrying to reach Slack; the context managers then close the server and drain replies.
+    """
     engine = Engine.load(settings.knowledge_dir)
     store = SQLiteStore(settings.db_path)
-    stop = asyncio.Event()
+    main = asyncio.current_task()
+    assert main is not None
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
+        loop.add_signal_handler(sig, main.cancel)
     server: AbstractAsyncContextManager[object] = (
         socket_mode(settings, engine, store) if socket else http_server(settings, engine, store)
     )
     try:
         async with server:
             _freeze_startup_objects()
-            await stop.wait()
+            await asyncio.Event().wait()
+    except asyncio.CancelledError:
+        main.uncancel()
+        log.info("stopped")
     finally:
         store.close()
 

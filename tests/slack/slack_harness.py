@@ -140,8 +140,8 @@ class FakeSlack:
             await asyncio.sleep(0.01)
         raise AssertionError(f"no ack for {envelope_id}: {self.acks}")
 
-    async def wait_connections(self, count: int) -> None:
-        deadline = time.monotonic() + WAIT
+    async def wait_connections(self, count: int, wait: float = WAIT) -> None:
+        deadline = time.monotonic() + wait
         while self.connections < count and time.monotonic() < deadline:
             await asyncio.sleep(0.01)
         assert self.connections >= count, f"{self.connections} connections, wanted {count}"
