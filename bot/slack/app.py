@@ -304,6 +304,7 @@ class Mailport:
             self.later(body, self.publish_home(event["user"]))
 
     async def publish_home(self, user_id: str) -> None:
+        """Publish the Home tab for one user, from the store's current lists."""
         view = blocks.home_view(
             self.store.top_unanswered(HOME_ITEMS),
             self.store.most_downvoted(HOME_ITEMS),
