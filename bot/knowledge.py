@@ -23,6 +23,7 @@ TLS_MODES = ("none", "starttls", "implicit")
 USES = ("relay", "submission", "retrieval", "delivery", "filtering", "web", "other")
 STATUSES = ("standard", "legacy", "unofficial")
 TRANSPORTS = ("tcp", "udp", "tcp/udp")
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when present: ~10x faster
 SHORT_MAX = 300
 DETAIL_MAX = 2500
 
@@ -193,7 +194,7 @@ def _rel(path: Path) -> str:
 def _read_yaml(path: Path, problems: list[Problem]) -> Any:
     try:
         with path.open(encoding="utf-8") as fh:
-            return yaml.safe_load(fh)
+            return yaml.load(fh, Loader=_LOADER)
     except FileNotFoundError:
         problems.append(Problem(_rel(path), "", "", "file not found"))
     except (yaml.YAMLError, UnicodeDecodeError) as exc:

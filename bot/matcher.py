@@ -14,6 +14,7 @@ The decision needs a clear winner; close runners-up become "did you mean".
 from __future__ import annotations
 
 import heapq
+import itertools
 import math
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
@@ -42,9 +43,11 @@ SUGGEST_AT = 40.0
 SUGGEST_WITHIN = 12.0
 MAX_SUGGESTIONS = 3
 TYPO_CUTOFF = 84.0
-PHRASE_CUTOFF = 30.0
 EXACT = 97.0  # a phrasing matched this closely is the entry, whatever else scores
-RERANK = 40
+SHORTLIST = 12
+POSTINGS = 400
+RERANK = 6
+TYPO_CACHE = 10_000
 COSINE_WEIGHT = 50.0
 PHRASE_WEIGHT = 0.4
 UNKNOWN_WEIGHT = 0.5
@@ -129,12 +132,17 @@ class Matcher:
         self.phrasings: list[list[_Phrasing]] = []
         self.postings: dict[str, list[tuple[int, float]]] = defaultdict(list)
         self.port_postings: dict[int, list[int]] = defaultdict(list)
-        self.phrase_postings: dict[str, list[int]] = defaultdict(list)
-        self.phrase_terms: list[tuple[int, frozenset[str]]] = []
+        self.phrase_postings: list[dict[str, list[int]]] = []
+        self.phrase_norms: list[list[float]] = []
+        self.choices: list[list[str]] = []
+        self.exact: dict[str, int] = {}
+        self.profiles_tf: list[dict[str, float]] = []
         self.profiles: list[frozenset[str]] = []
         self.mentions: list[frozenset[str]] = []
         for index, entry in enumerate(self.entries):
             self._index_entry(index, entry)
+        for hits in self.postings.values():
+            hits.sort(key=lambda hit: -hit[1])
         n = len(self.entries)
         self.idf = {
             term: math.log((n + 1) / (len(hits) + 0.5)) ** IDF_POWER
@@ -146,24 +154,31 @@ class Matcher:
             for index, tf in hits:
                 squares[index] += (tf * self.idf[term]) ** 2
         self.norms = [math.sqrt(v) or 1.0 for v in squares]
-        self.phrase_norms = [
-            math.sqrt(sum(self.idf[t] ** 2 for t in found)) or 1.0 for _, found in self.phrase_terms
-        ]
+        for index, postings in enumerate(self.phrase_postings):
+            squares = [0.0] * len(self.phrasings[index])
+            for term, positions in postings.items():
+                for position in positions:
+                    squares[position] += self.idf[term] ** 2
+            self.phrase_norms.append([math.sqrt(v) or 1.0 for v in squares])
+        self._typos: dict[str, str] = {}
         self.vocab_list = sorted(self.postings)
+        positions = {entry.id: index for index, entry in enumerate(self.entries)}
+        self.home = {port: positions[entry_id] for port, entry_id in kb.port_entries.items()}
 
     def _index_entry(self, index: int, entry: Entry) -> None:
         """Term weights: the square root of the share of phrasings that use the term."""
         counts: Counter[str] = Counter()
         concepts: Counter[str] = Counter()
+        profile: dict[str, float] = {}
         phrasings = []
+        postings: dict[str, list[int]] = defaultdict(list)
         for text in entry.phrasings:
             words = canonical_words(strip_slack(text))
             processed = utils.default_process(" ".join(words))
             phrasings.append(_Phrasing(index, processed, len(processed.split())))
             found = frozenset(terms(words))
             for term in found:
-                self.phrase_postings[term].append(len(self.phrase_terms))
-            self.phrase_terms.append((index, found))
+                postings[term].append(len(phrasings) - 1)
             counts.update(found)
             concepts.update(set(words) & CONCEPTS)
         total = len(entry.phrasings)
@@ -171,10 +186,17 @@ class Matcher:
         for term in extra:
             counts[term] += TAG_WEIGHT * total
         for term, count in counts.items():
-            self.postings[term].append((index, math.sqrt(min(1.0, count / total))))
+            tf = math.sqrt(min(1.0, count / total))
+            self.postings[term].append((index, tf))
+            profile[term] = tf
         for port in entry.ports:
             self.port_postings[port].append(index)
         self.phrasings.append(phrasings)
+        self.choices.append([p.text for p in phrasings])
+        for phrasing in phrasings:
+            self.exact.setdefault(phrasing.text, index)
+        self.phrase_postings.append(dict(postings))
+        self.profiles_tf.append(profile)
         needed = max(2, 0.34 * total)
         self.profiles.append(frozenset(c for c, k in concepts.items() if k >= needed))
         self.mentions.append(frozenset(concepts))
@@ -206,18 +228,29 @@ class Matcher:
         return self._answer(question, "no_match", 0.0, None, suggestions, entities.ports, notes)
 
     def _rank(self, words: list[str], entities: Entities) -> list[tuple[float, int]]:
-        """(score, entry index) for the candidates, best first."""
-        query = self._fix_typos(terms(words))
-        if not query and not entities.ports:
+        """(score, entry index) for the finalists, best first: entries sharing a term or a
+        port are shortlisted by profile cosine, re-scored with their nearest phrasings, and
+        the best few are compared phrase by phrase with rapidfuzz."""
+        weights, norm = self._query_weights(self._fix_typos(terms(words)))
+        if not weights and not entities.ports:
             return []
-        cosine = self._cosine(query)
+        profile = self._profile_cosine(weights, norm)
         for port in entities.ports:
             for index in self.port_postings.get(port, ()):
-                cosine.setdefault(index, 0.0)
-        candidates = heapq.nlargest(RERANK, cosine, key=cosine.__getitem__)
-        phrase = self._phrase_scores(" ".join(words), candidates)
+                profile.setdefault(index, 0.0)
+        shortlist = heapq.nlargest(SHORTLIST, profile, key=profile.__getitem__)
+        cosine = {i: (profile[i] + self._nearest_cosine(i, weights, norm)) / 2 for i in shortlist}
+        finalists = heapq.nlargest(RERANK, cosine, key=cosine.__getitem__)
+        extra = [self.home.get(port) for port in entities.ports]
+        extra.append(self.exact.get(utils.default_process(" ".join(words))))
+        for index in extra:
+            if index is not None and index not in finalists:
+                finalists.append(index)
+                profile.setdefault(index, 0.0)
+                cosine[index] = (profile[index] + self._nearest_cosine(index, weights, norm)) / 2
+        phrase = self._phrase_scores(" ".join(words), finalists)
         scores = []
-        for index in candidates:
+        for index in finalists:
             if phrase.get(index, 0.0) >= EXACT:
                 scores.append((100.0, index))
                 continue
@@ -227,68 +260,90 @@ class Matcher:
         scores.sort(key=lambda pair: (-pair[0], self.entries[pair[1]].id))
         return scores
 
-    def _cosine(self, query: list[str]) -> dict[int, float]:
-        """TF-IDF cosine per entry sharing a term with the question: the mean of the
-        entry-profile cosine and of its two nearest phrasings' cosines."""
-        weights = {t: self.idf.get(t, -1.0) for t in set(query)}
-        norm = math.sqrt(sum(w**2 if w >= 0 else self.unknown_idf**2 for w in weights.values()))
-        known = {t: w for t, w in weights.items() if w >= 0}
-        profile: dict[int, float] = defaultdict(float)
-        phrase: dict[int, float] = defaultdict(float)
-        for term, idf in known.items():
-            for index, tf in self.postings[term]:
-                profile[index] += tf * idf * idf
-            for position in self.phrase_postings[term]:
-                phrase[position] += idf * idf
-        nearest: dict[int, list[float]] = defaultdict(list)
-        for position, dot in phrase.items():
-            nearest[self.phrase_terms[position][0]].append(dot / self.phrase_norms[position])
-        norm = norm or 1.0
+    def _query_weights(self, query: list[str]) -> tuple[dict[str, float], float]:
+        """Squared IDF of each known term, and the query's norm (unknown terms count too)."""
+        weights = {}
+        total = 0.0
+        for term in set(query):
+            idf = self.idf.get(term)
+            if idf is None:
+                total += self.unknown_idf**2
+            else:
+                weights[term] = idf * idf
+                total += weights[term]
+        return weights, math.sqrt(total) or 1.0
+
+    def _profile_cosine(self, weights: dict[str, float], norm: float) -> dict[int, float]:
+        """Cosine between the question and the entry profiles sharing a term with it. Each
+        term's postings are read in decreasing weight, at most `POSTINGS` of them, so a common
+        term costs the same in a base of 30 entries or 10,000; the shortlisted entries are
+        then scored exactly."""
+        rough: dict[int, float] = defaultdict(float)
+        for term, weight in weights.items():
+            for index, tf in itertools.islice(self.postings[term], POSTINGS):
+                rough[index] += tf * weight
+        if len(rough) <= SHORTLIST:
+            return {index: dot / (norm * self.norms[index]) for index, dot in rough.items()}
         return {
-            index: (dot / self.norms[index] + _top_two_mean(nearest[index])) / (2 * norm)
-            for index, dot in profile.items()
+            index: sum(self.profiles_tf[index].get(t, 0.0) * w for t, w in weights.items())
+            / (norm * self.norms[index])
+            for index in heapq.nlargest(SHORTLIST * 4, rough, key=rough.__getitem__)
         }
 
+    def _nearest_cosine(self, index: int, weights: dict[str, float], norm: float) -> float:
+        """Mean cosine of the entry's two phrasings nearest to the question."""
+        dots: dict[int, float] = defaultdict(float)
+        postings = self.phrase_postings[index]
+        for term, weight in weights.items():
+            for position in postings.get(term, ()):
+                dots[position] += weight
+        norms = self.phrase_norms[index]
+        first = second = 0.0
+        for position, dot in dots.items():
+            value = dot / norms[position]
+            if value > first:
+                first, second = value, first
+            elif value > second:
+                second = value
+        return (first + second) / (2 * norm)
+
     def _phrase_scores(self, query: str, candidates: list[int]) -> dict[int, float]:
-        """Best phrasing score per candidate entry. Phrasings were run through
-        `default_process` once at index time, so only the query is processed here."""
-        best: dict[int, float] = {}
+        """Best phrasing score per candidate entry: token_sort_ratio, or token_set_ratio
+        damped by the length difference (a short question inside a long phrasing, or the
+        reverse, is not a match). Phrasings were run through `default_process` at index
+        time, so only the question is processed here."""
         query = utils.default_process(query)
-        pool = [p for index in candidates for p in self.phrasings[index]]
-        if not query or not pool:
-            return best
-        choices = [p.text for p in pool]
+        if not query:
+            return {}
         query_len = len(query.split())
-        for scorer, damped in ((fuzz.token_sort_ratio, False), (fuzz.token_set_ratio, True)):
-            hits = process.extract(
-                query,
-                choices,
-                scorer=scorer,
-                processor=None,
-                limit=None,
-                score_cutoff=PHRASE_CUTOFF,
+        best = {}
+        for index in candidates:
+            choices = self.choices[index]
+            sort_hit = process.extractOne(
+                query, choices, scorer=fuzz.token_sort_ratio, processor=None
             )
-            for _, score, position in hits:
-                phrasing = pool[position]
-                if damped:
-                    shorter, longer = sorted((query_len, phrasing.words))
-                    score *= 0.55 + 0.45 * shorter / longer
-                if score > best.get(phrasing.entry_index, 0.0):
-                    best[phrasing.entry_index] = score
+            set_hit = process.extractOne(
+                query, choices, scorer=fuzz.token_set_ratio, processor=None
+            )
+            shorter, longer = sorted((query_len, self.phrasings[index][set_hit[2]].words))
+            best[index] = max(sort_hit[1], set_hit[1] * (0.55 + 0.45 * shorter / longer))
         return best
 
     def _fix_typos(self, content: list[str]) -> list[str]:
         """Map unknown words to a close knowledge-base word ("encyrption" -> "encryption")."""
-        fixed = []
-        for word in content:
-            if word in self.idf or len(word) < 4 or word.isdigit():
-                fixed.append(word)
-                continue
+        return [self._typo(word) for word in content]
+
+    def _typo(self, word: str) -> str:
+        if word in self.idf or len(word) < 4 or word.isdigit():
+            return word
+        if word not in self._typos:
+            if len(self._typos) >= TYPO_CACHE:
+                self._typos.clear()
             match = process.extractOne(
                 word, self.vocab_list, scorer=fuzz.ratio, score_cutoff=TYPO_CUTOFF
             )
-            fixed.append(match[0] if match else word)
-        return fixed
+            self._typos[word] = match[0] if match else word
+        return self._typos[word]
 
     def _entity_adjustment(self, entry: Entry, index: int, entities: Entities) -> float:
         """Ports and providers: agreement lifts an entry, contradiction sinks it."""
@@ -370,8 +425,3 @@ class Matcher:
             ports=self.kb.port_rows(involved),
             note=note,
         )
-
-
-def _top_two_mean(values: list[float]) -> float:
-    best = heapq.nlargest(2, values)
-    return sum(best) / 2 if best else 0.0
