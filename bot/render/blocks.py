@@ -11,6 +11,7 @@ for `share`, an opaque reference chosen by the caller.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -32,7 +33,7 @@ from slack_sdk.models.blocks import (
 from slack_sdk.models.views import View
 
 from bot.answers import Answer, PortCard, Suggestion
-from bot.check.report import CheckReport, HostResult, Level, PortResult, TlsInfo, Verdict
+from bot.check.ports import PORTS
 from bot.commands import HELP_EXAMPLES
 from bot.knowledge import Entry, KnowledgeBase, PortInfo
 from bot.store import Unanswered, Votes
@@ -44,12 +45,16 @@ CONTEXT_MAX = 2000
 QUOTE_MAX = 300
 MAX_SUGGESTIONS = 3
 MAX_RELATED = 5
-MAX_CHECK_HOSTS = 20
-MAX_NOTES = 5
+MAX_CHECKS = 3
 MAX_BLOCKS = 50
-LEVEL_ICONS = {Level.OK: ":white_check_mark:", Level.WARNING: ":warning:", Level.FAIL: ":x:"}
 TLS_LABELS = {"none": "none", "starttls": "STARTTLS", "implicit": "implicit TLS"}
 TABLE_HEADER = ("Port", "Service", "TLS", "Use", "Status")
+RUN_CHECK_ACTION = "run_check"
+_HOSTISH = re.compile(
+    r"\b((?:smtp|smtps|imap|imaps|pop|pop3|pop3s|mail|mx|outlook|submission)[a-z0-9-]*"
+    r"(?:\.[a-z0-9-]+){2,})\b(?::(\d{2,4})\b)?",
+    re.IGNORECASE,
+)
 
 CAPABILITIES = (
     "I answer questions about email ports (SMTP relay and submission, IMAP, POP3, TLS, "
@@ -213,8 +218,29 @@ def entry_message(
     if rows:
         blocks.append(port_table(rows))
     blocks += [_context(_sources_line(entry)), _feedback(entry, share_ref)]
+    checks = run_check_actions(f"{asked or ''} {entry.detail}")
+    if checks is not None:
+        blocks.append(checks)
     blocks += _related(entry, kb)
     return Message(text=_with_table(escape(entry.short), rows), blocks=tuple(blocks))
+
+
+def run_check_actions(text: str) -> ActionsBlock | None:
+    """ "Run live check" buttons for up to three mail hosts named in `text`. Each value is
+    command text for `bot.commands.parse`: `check HOST`, or `check HOST PORT` for a
+    `host:port` with a mail port."""
+    commands: dict[str, str] = {}
+    for match in _HOSTISH.finditer(text):
+        host, port = match.group(1).lower(), match.group(2)
+        target = f"{host} {port}" if port and int(port) in PORTS else host
+        commands.setdefault(target, f"check {target}")
+    if not commands:
+        return None
+    buttons = [
+        _button(f"{RUN_CHECK_ACTION}_{i}", f"Run live check: {target}", command)
+        for i, (target, command) in enumerate(list(commands.items())[:MAX_CHECKS])
+    ]
+    return ActionsBlock(elements=buttons)
 
 
 def _suggestion_buttons(suggestions: Sequence[Suggestion]) -> ActionsBlock:
@@ -268,7 +294,7 @@ def answer_message(
             note=answer.note,
             share_ref=share_ref,
             shared_by=shared_by,
-            asked=answer.question if shared_by else None,
+            asked=answer.question,
         )
     if answer.status == "ambiguous" and answer.suggestions:
         return ambiguous_message(answer)
@@ -337,71 +363,6 @@ def feedback_thanks(helpful: bool) -> Message:
     if helpful:
         return notice("Thanks for the feedback. Glad it helped!")
     return notice("Thanks for telling me. A curator will review this answer.")
-
-
-# --- live checks ----------------------------------------------------------------------------
-
-
-def checking(target: str) -> str:
-    """The placeholder shown while a live check runs."""
-    return f"Checking {escape(clip(target, 200))}… this takes a few seconds."
-
-
-def _level(level: Level) -> str:
-    return f"{LEVEL_ICONS.get(level, '')} *{level.value}*"
-
-
-def _verdict_line(verdict: Verdict | None) -> str:
-    if verdict is None:
-        return "not judged"
-    line = f"{_level(verdict.level)} {escape(verdict.summary)}"
-    return line + (f"\n      _{escape(verdict.next_step)}_" if verdict.next_step else "")
-
-
-def _tls_line(tls: TlsInfo) -> str:
-    line = (
-        f"TLS {escape(tls.version)}, certificate {'verified' if tls.verified else 'NOT verified'}"
-    )
-    if tls.cert is not None:
-        line += f", expires in {tls.cert.days_left} days"
-    return line
-
-
-def _port_lines(result: PortResult) -> str:
-    line = f"• *{result.port}* ({escape(result.protocol)}) {escape(result.address)}, "
-    line += f"{result.ms:.0f} ms: {_verdict_line(result.verdict)}"
-    return line + (f"\n      {_tls_line(result.tls)}" if result.tls else "")
-
-
-def _host_text(host: HostResult, alone: bool) -> str:
-    title = f"*{escape(host.name)}*"
-    if host.mx_preference is not None:
-        title += f" (MX preference {host.mx_preference})"
-    lines = [title]
-    if host.verdict is not None and not alone:
-        lines.append(_verdict_line(host.verdict))
-    lines += [_port_lines(result) for result in host.ports]
-    lines += [f"• skipped {escape(s)}" for s in host.skipped]
-    return "\n".join(lines)
-
-
-def check_message(report: CheckReport) -> Message:
-    """A live check: the overall verdict first, then each host and port, then notes."""
-    verdict = report.verdict or Verdict(report.level, "No verdict.")
-    blocks: list[Block] = [
-        _header(f"Live check: {report.query}"),
-        *sections(_verdict_line(verdict)),
-    ]
-    for host in report.hosts[:MAX_CHECK_HOSTS]:
-        blocks += sections(_host_text(host, alone=len(report.hosts) == 1))
-    if len(report.hosts) > MAX_CHECK_HOSTS:
-        blocks.append(_context(f"…and {len(report.hosts) - MAX_CHECK_HOSTS} more hosts."))
-    footer = f"Checked {escape(report.checked_at)} in {report.ms:.0f} ms"
-    footer += " (a recent result, from the cache)" if report.cached else ""
-    notes = [escape(note) for note in report.notes[:MAX_NOTES]]
-    blocks.append(_context("\n".join([*notes, footer])))
-    text = f"{verdict.level.value}: {escape(verdict.summary)}"
-    return Message(text=clip(text, SECTION_MAX), blocks=tuple(blocks[:MAX_BLOCKS]))
 
 
 def _unanswered_lines(items: Sequence[Unanswered]) -> str:

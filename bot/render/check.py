@@ -25,7 +25,6 @@ escaped or sent as raw text.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
 from typing import Any
 
@@ -42,21 +41,14 @@ from slack_sdk.models.blocks import (
     TableBlock,
 )
 
-from bot.check.ports import PORTS
 from bot.check.report import CheckReport, HostResult, Level, PortResult, TlsInfo
 from bot.render.blocks import Message, clip, escape
 
 DETAILS_ACTION = "check_details"
-RUN_CHECK_ACTION = "run_check"
 TABLE_ROWS = 99
 DETAIL_SECTIONS = 45
 SECTION_MAX = 3000
 MARK = {Level.OK: "✅", Level.WARNING: "⚠️", Level.FAIL: "❌"}
-_HOSTISH = re.compile(
-    r"\b((?:smtp|smtps|imap|imaps|pop|pop3|pop3s|mail|mx|outlook|submission)[a-z0-9-]*"
-    r"(?:\.[a-z0-9-]+){2,})\b(?::(\d{2,4})\b)?",
-    re.IGNORECASE,
-)
 
 
 # --- JSON ------------------------------------------------------------------------------------
@@ -247,6 +239,11 @@ def to_blocks(report: CheckReport) -> tuple[list[Block], str]:
     return blocks, _fallback(report)
 
 
+def checking(target: str) -> str:
+    """The placeholder shown while a live check runs."""
+    return f"Checking {escape(clip(target, 200))}… this takes a few seconds."
+
+
 def to_message(report: CheckReport) -> Message:
     """`to_blocks` as the Slack app's Message."""
     blocks, text = to_blocks(report)
@@ -328,26 +325,3 @@ def _port_mrkdwn(r: PortResult) -> str:
 def _code(text: str) -> str:
     """Server text inside inline code: escaped, clipped, with no backtick to end it early."""
     return escape(clip(text, 400)).replace("`", "'")
-
-
-def run_check_actions(text: str) -> ActionsBlock | None:
-    """Buttons "Run live check" for up to three mail hosts named in `text` (an answer). Each
-    value is command text for `bot.commands.parse`: `check HOST` or, for `host:port` with a mail
-    port, `check HOST PORT`."""
-    commands: dict[str, str] = {}
-    for match in _HOSTISH.finditer(text):
-        host, port = match.group(1).lower(), match.group(2)
-        target = f"{host} {port}" if port and int(port) in PORTS else host
-        commands.setdefault(target, f"check {target}")
-    if not commands:
-        return None
-    return ActionsBlock(
-        elements=[
-            ButtonElement(
-                action_id=f"{RUN_CHECK_ACTION}_{i}",
-                text=clip(f"Run live check: {target}", 75),
-                value=command,
-            )
-            for i, (target, command) in enumerate(list(commands.items())[:3])
-        ]
-    )

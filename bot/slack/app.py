@@ -37,6 +37,7 @@ from bot.commands import Check, Help, PortQuery, Question, parse
 from bot.engine import Engine
 from bot.normalize import strip_slack
 from bot.render import blocks
+from bot.render import check as check_render
 from bot.render.blocks import Message
 from bot.settings import Settings
 from bot.slack.followup import Followup, post_response
@@ -50,6 +51,7 @@ DEDUPE_TTL = 3600.0
 REF_MAX = 1900
 HOME_ITEMS = 10
 REPLY_CACHE = 1024
+EXPIRED = "That result has expired; please run the check again."
 
 Result = Answer | PortCard | Help | Message
 Body = dict[str, Any]
@@ -95,6 +97,8 @@ def build_app(
     app.action(re.compile(r"^suggest_\d+$"))(bot.button(bot.show_suggestion))
     app.action(re.compile(r"^(related_\d+|full_answer)$"))(bot.button(bot.show_more))
     app.action("share")(bot.button(bot.share))
+    app.action(check_render.DETAILS_ACTION)(bot.button(bot.check_details))
+    app.action(re.compile(rf"^{blocks.RUN_CHECK_ACTION}_\d+$"))(bot.button(bot.check_from_answer))
     app.error(bot.on_error)
     return app
 
@@ -213,7 +217,7 @@ class Mailport:
             report = await self.checker.run(request, user=user_id)
         except CheckError as exc:
             return blocks.notice(blocks.escape(str(exc)))
-        return blocks.check_message(report)
+        return check_render.to_message(report)
 
     def first_delivery(self, body: Body, event: Body) -> bool:
         """False for Slack's retries and for the second event of one message (mention + DM)."""
@@ -244,7 +248,7 @@ class Mailport:
             if isinstance(request, Message):
                 await ack(response_type="ephemeral", **request.payload())
                 return
-            await ack(response_type="ephemeral", text=blocks.checking(request.describe()))
+            await ack(response_type="ephemeral", text=check_render.checking(request.describe()))
             self.later(body, self.check_command(request, command))
             return
         reply = self.reply(parsed, True)
@@ -291,7 +295,7 @@ class Mailport:
             await self.client.chat_postMessage(**options, **request.payload())
             return
         posted = await self.client.chat_postMessage(
-            **options, text=blocks.checking(request.describe())
+            **options, text=check_render.checking(request.describe())
         )
         message = await self.run_check(request, event.get("user", ""))
         await self.client.chat_update(
@@ -345,6 +349,29 @@ class Mailport:
         """Share in channel: the same answer, public, credited to the user who shared it."""
         result = self.resolve(action["value"])
         await Followup(self.client, body).share(self.render(result, shared_by=body["user"]["id"]))
+
+    async def check_details(self, body: Body, action: Body) -> None:
+        """ "Details" under a check report: steps, banner, TLS and certificate per port."""
+        followup = Followup(self.client, body)
+        report = self.checker.report_for(action["value"])
+        if report is None:
+            await followup.note(
+                blocks.notice("That result has expired; please run the check again.")
+            )
+            return
+        detail, text = check_render.to_detail_blocks(report)
+        await followup.add(Message(text=text, blocks=tuple(detail)))
+
+    async def check_from_answer(self, body: Body, action: Body) -> None:
+        """ "Run live check" under an answer: "Checking..." first, then the report."""
+        followup = Followup(self.client, body)
+        parsed = parse(action["value"])
+        request = self.prepare_check(parsed) if isinstance(parsed, Check) else None
+        if not isinstance(request, CheckRequest):
+            await followup.note(request or blocks.notice("That is not a check I can run."))
+            return
+        await followup.note(blocks.notice(check_render.checking(request.describe())))
+        await followup.add(await self.run_check(request, followup.user))
 
     # --- errors -----------------------------------------------------------------------------
 

@@ -10,7 +10,6 @@ from check_servers import Certs, Script, aiosmtpd_server, scripted_server
 from bot import cli
 from bot.check import Checker, CheckReport
 from bot.check.guard import StaticResolver
-from bot.commands import Check, parse
 from bot.render import check as render
 from bot.store import SQLiteStore
 
@@ -118,21 +117,6 @@ def test_details_come_back_from_the_cache(checked: tuple[Checker, CheckReport]) 
     again = checker.report_for(report.ref)
     assert again is not None and again.cached and again.results() == report.results()
     assert checker.report_for("entry:anything") is None
-
-
-def test_run_check_buttons_parse_as_commands() -> None:
-    actions = render.run_check_actions(
-        "Use smtp.office365.com on 587, or outlook.office365.com:993 and imap.gmail.com:80."
-    )
-    assert actions is not None
-    values = [e["value"] for e in actions.to_dict()["elements"]]
-    assert values == [
-        "check smtp.office365.com",
-        "check outlook.office365.com 993",
-        "check imap.gmail.com",
-    ]
-    assert parse(values[1]) == Check("outlook.office365.com", ("993",), False)
-    assert render.run_check_actions("Port 587 is for submission.") is None
 
 
 def _offline_dns(monkeypatch: pytest.MonkeyPatch) -> None:

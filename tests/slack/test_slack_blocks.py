@@ -17,8 +17,10 @@ from bot.check.report import (
     TlsInfo,
     Verdict,
 )
+from bot.commands import Check, parse
 from bot.engine import Engine
 from bot.render import blocks
+from bot.render import check as check_render
 from bot.render.blocks import Message, escape
 from bot.store import Unanswered, Votes
 
@@ -175,9 +177,34 @@ def _hostile_report(hosts: int, ports: int) -> CheckReport:
 
 @pytest.mark.parametrize(("hosts", "ports"), [(0, 0), (1, 1), (3, 4), (40, 8)])
 def test_check_report_within_limits_and_escaped(hosts: int, ports: int) -> None:
-    payload = check_message(blocks.check_message(_hostile_report(hosts, ports)))
+    payload = check_message(check_render.to_message(_hostile_report(hosts, ports)))
     said = " ".join([payload["text"], *mrkdwn(payload["blocks"])])
     assert "<!channel>" not in said and "<https://evil" not in said
     assert "&lt;!channel&gt;" in said
     assert payload["blocks"][0]["type"] == "header"
-    assert payload["text"].startswith("FAIL")
+    assert "FAIL" in payload["text"]
+
+
+def test_run_check_buttons_parse_as_commands() -> None:
+    actions = blocks.run_check_actions(
+        "Use smtp.office365.com on 587, or outlook.office365.com:993 and imap.gmail.com:80."
+    )
+    assert actions is not None
+    values = [e["value"] for e in actions.to_dict()["elements"]]
+    assert values == [
+        "check smtp.office365.com",
+        "check outlook.office365.com 993",
+        "check imap.gmail.com",
+    ]
+    assert parse(values[1]) == Check("outlook.office365.com", ("993",), False)
+    assert blocks.run_check_actions("Port 587 is for submission.") is None
+
+
+def test_answer_naming_a_host_offers_a_live_check(engine: Engine) -> None:
+    answer = engine.ask("what are the gmail smtp settings for smtp.gmail.com:465")
+    assert answer.entry is not None
+    payload = check_message(blocks.answer_message(answer, engine.kb))
+    values = [
+        e["value"] for b in payload["blocks"] if b["type"] == "actions" for e in b["elements"]
+    ]
+    assert "check smtp.gmail.com 465" in values
