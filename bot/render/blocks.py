@@ -11,6 +11,7 @@ for `share`, an opaque reference chosen by the caller.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -73,11 +74,17 @@ class Message:
     """Blocks plus the top-level `text` Slack shows in notifications and block-less clients."""
 
     text: str
-    blocks: tuple[Block, ...]
+    blocks: tuple[Block | dict[str, Any], ...]
 
     def payload(self) -> dict[str, Any]:
-        """`text` and validated `blocks` as dicts, ready for any Slack API call."""
-        return {"text": self.text, "blocks": [block.to_dict() for block in self.blocks]}
+        """`text` and validated `blocks` as dicts, ready for any Slack API call (dicts are
+        blocks validated earlier, see `_validated`)."""
+        blocks = [b if isinstance(b, dict) else b.to_dict() for b in self.blocks]
+        return {"text": self.text, "blocks": blocks}
+
+
+def _validated(blocks: Iterable[Block]) -> tuple[dict[str, Any], ...]:
+    return tuple(block.to_dict() for block in blocks)
 
 
 def escape(text: str) -> str:
@@ -184,14 +191,6 @@ def _feedback(entry: Entry, share_ref: str | None, more: bool = False) -> Action
     return ActionsBlock(elements=buttons)
 
 
-def _related(entry: Entry, kb: KnowledgeBase) -> list[Block]:
-    related = [kb.entries[r] for r in entry.related if r in kb.entries][:MAX_RELATED]
-    if not related:
-        return []
-    buttons = _entry_buttons("related", related)
-    return [_context("*Related questions*"), ActionsBlock(elements=buttons)]
-
-
 def _shared_by(user_id: str | None, asked: str | None) -> list[Block]:
     if not user_id:
         return []
@@ -210,19 +209,38 @@ def entry_message(
     asked: str | None = None,
 ) -> Message:
     """A full answer: short answer first, detail, port table, sources, feedback, related."""
-    blocks: list[Block] = [*_shared_by(shared_by, asked), _header(entry.question)]
-    blocks += sections(f"*{escape(entry.short)}*")
+    related = tuple(kb.entries[r] for r in entry.related if r in kb.entries)[:MAX_RELATED]
+    head, body, tail = _entry_parts(entry, tuple(rows), related)
+    blocks: list[Block | dict[str, Any]] = [*_shared_by(shared_by, asked), *head]
     if note:
         blocks.append(_context(escape(note)))
-    blocks += sections(escape(entry.detail))
-    if rows:
-        blocks.append(port_table(rows))
-    blocks += [_context(_sources_line(entry)), _feedback(entry, share_ref)]
+    blocks += [*body, _feedback(entry, share_ref)]
     checks = run_check_actions(f"{asked or ''} {entry.detail}")
     if checks is not None:
         blocks.append(checks)
-    blocks += _related(entry, kb)
+    blocks += tail
     return Message(text=_with_table(escape(entry.short), rows), blocks=tuple(blocks))
+
+
+@functools.lru_cache(maxsize=4096)
+def _entry_parts(
+    entry: Entry, rows: tuple[PortInfo, ...], related: tuple[Entry, ...]
+) -> tuple[tuple[dict[str, Any], ...], ...]:
+    """The blocks that depend only on the entry, built and validated once per entry: the
+    head (question, short answer), the body (detail, port table, sources), the tail
+    (related questions)."""
+    head = [_header(entry.question), *sections(f"*{escape(entry.short)}*")]
+    body = [*sections(escape(entry.detail))]
+    if rows:
+        body.append(port_table(rows))
+    body.append(_context(_sources_line(entry)))
+    tail: list[Block] = []
+    if related:
+        tail = [
+            _context("*Related questions*"),
+            ActionsBlock(elements=_entry_buttons("related", related)),
+        ]
+    return _validated(head), _validated(body), _validated(tail)
 
 
 def run_check_actions(text: str) -> ActionsBlock | None:
