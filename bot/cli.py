@@ -110,11 +110,9 @@ def cmd_report(args: argparse.Namespace) -> int:
         unanswered, downvoted = store.top_unanswered(args.limit), store.most_downvoted(args.limit)
     finally:
         store.close()
-    print("Top unanswered questions (times asked):")
-    print("\n".join(f"{u.count:>6}  {u.question}" for u in unanswered) or "     -  none")
-    print("\nMost down-voted answers (not helpful / helpful):")
-    lines = (f"{v.not_helpful:>6} / {v.helpful:<4} {v.entry_id}" for v in downvoted)
-    print("\n".join(lines) or "     -  none")
+    from bot.render import text as render_text
+
+    print(render_text.curator_report(unanswered, downvoted))
     return EXIT_OK
 
 

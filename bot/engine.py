@@ -26,6 +26,13 @@ class Engine:
         """Answer free text: answered, ambiguous (did you mean) or no_match."""
         return self.matcher.ask(question)
 
+    def entry_answer(self, entry_id: str) -> Answer | None:
+        """One entry as an answer (a "did you mean" or related-question click), if it exists."""
+        entry = self.kb.entries.get(entry_id)
+        if entry is None:
+            return None
+        return Answer(entry.question, "answered", 100.0, entry, (), self.kb.port_rows(entry.ports))
+
     def port_card(self, port: int) -> PortCard:
         """The port-table row, the entry about the port, and a one-line note."""
         info = self.kb.ports.get(port)

@@ -8,6 +8,7 @@ from collections.abc import Sequence
 
 from bot.answers import Answer, PortCard
 from bot.knowledge import Entry, PortInfo, Problem
+from bot.store import Unanswered, Votes
 
 WIDTH = 88
 TLS_LABELS = {"none": "none", "starttls": "STARTTLS", "implicit": "implicit TLS"}
@@ -105,3 +106,13 @@ def port_card(card: PortCard) -> str:
 def problems(found: Sequence[Problem]) -> str:
     """`kb check` findings, one per line."""
     return "\n".join(str(p) for p in found)
+
+
+def curator_report(unanswered: Sequence[Unanswered], downvoted: Sequence[Votes]) -> str:
+    """`mailport report`: the most asked unanswered questions, the most down-voted answers."""
+    asked = "\n".join(f"{u.count:>6}  {u.question}" for u in unanswered) or "     -  none"
+    voted = "\n".join(f"{v.not_helpful:>6} / {v.helpful:<4} {v.entry_id}" for v in downvoted)
+    return (
+        f"Top unanswered questions (times asked):\n{asked}\n\n"
+        f"Most down-voted answers (not helpful / helpful):\n{voted or '     -  none'}"
+    )

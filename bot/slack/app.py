@@ -173,11 +173,8 @@ class Mailport:
 
     def entry_answer(self, entry_id: str) -> Answer | Message:
         """One knowledge entry as an answer (for suggestion and related-question buttons)."""
-        entry = self.engine.kb.entries.get(entry_id)
-        if entry is None:
-            return blocks.notice("That answer has left the knowledge base; please ask again.")
-        ports = self.engine.kb.port_rows(entry.ports)
-        return Answer(entry.question, "answered", 100.0, entry, (), ports)
+        answer = self.engine.entry_answer(entry_id)
+        return answer or blocks.notice("That answer has left the knowledge base; please ask again.")
 
     def render(
         self, result: Result, *, share: bool = False, shared_by: str | None = None
