@@ -236,7 +236,7 @@ class Matcher:
             return []
         profile = self._profile_cosine(weights, norm)
         for port in entities.ports:
-            for index in self.port_postings.get(port, ()):
+            for index in itertools.islice(self.port_postings.get(port, ()), POSTINGS):
                 profile.setdefault(index, 0.0)
         shortlist = heapq.nlargest(SHORTLIST, profile, key=profile.__getitem__)
         cosine = {i: (profile[i] + self._nearest_cosine(i, weights, norm)) / 2 for i in shortlist}
