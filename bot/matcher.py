@@ -35,26 +35,27 @@ from bot.entities import (
 from bot.knowledge import Entry, KnowledgeBase
 from bot.normalize import strip_slack
 
-ANSWER_AT = 46.0
-ANSWER_AT_ANCHORED = 32.0
+ANSWER_AT = 48.0
+ANSWER_AT_ANCHORED = 36.0
 MARGIN = 8.0
-MARGIN_RELATED = 4.0
+MARGIN_RELATED = 5.0
 SUGGEST_AT = 40.0
 SUGGEST_WITHIN = 12.0
 MAX_SUGGESTIONS = 3
 TYPO_CUTOFF = 84.0
 EXACT = 97.0  # a phrasing matched this closely is the entry, whatever else scores
-SHORTLIST = 12
+SHORTLIST = 8
 POSTINGS = 400
 RERANK = 6
+PHRASE_POOL = 8
 TYPO_CACHE = 10_000
-COSINE_WEIGHT = 60.0
-PHRASE_WEIGHT = 0.3
+COSINE_WEIGHT = 50.0
+PHRASE_WEIGHT = 0.4
 UNKNOWN_WEIGHT = 0.3
 TAG_WEIGHT = 0.3
 IDF_POWER = 0.5
-PORT_MATCH = 8.0
-PORT_HOME = 6.0
+PORT_MATCH = 12.0
+PORT_HOME = 3.0
 PORT_MISMATCH = 15.0
 PROVIDER_MISMATCH = 15.0
 ANCHORS = frozenset(
@@ -238,20 +239,23 @@ class Matcher:
         for port in entities.ports:
             for index in itertools.islice(self.port_postings.get(port, ()), POSTINGS):
                 profile.setdefault(index, 0.0)
-        shortlist = heapq.nlargest(SHORTLIST, profile, key=profile.__getitem__)
-        cosine = {i: (profile[i] + self._nearest_cosine(i, weights, norm)) / 2 for i in shortlist}
+        nearest = {
+            i: self._nearest(i, weights, norm)
+            for i in heapq.nlargest(SHORTLIST, profile, key=profile.__getitem__)
+        }
+        cosine = {i: (profile[i] + near[0]) / 2 for i, near in nearest.items()}
         finalists = heapq.nlargest(RERANK, cosine, key=cosine.__getitem__)
-        extra = [self.home.get(port) for port in entities.ports]
-        extra.append(self.exact.get(utils.default_process(" ".join(words))))
-        for index in extra:
+        exact = self.exact.get(utils.default_process(" ".join(words)))
+        for index in [*(self.home.get(port) for port in entities.ports), exact]:
             if index is not None and index not in finalists:
                 finalists.append(index)
-                profile.setdefault(index, 0.0)
-                cosine[index] = (profile[index] + self._nearest_cosine(index, weights, norm)) / 2
-        phrase = self._phrase_scores(" ".join(words), finalists)
+                nearest[index] = self._nearest(index, weights, norm)
+                cosine[index] = (profile.get(index, 0.0) + nearest[index][0]) / 2
+        pools = {index: nearest[index][1] for index in finalists}
+        phrase = self._phrase_scores(" ".join(words), pools)
         scores = []
         for index in finalists:
-            if phrase.get(index, 0.0) >= EXACT:
+            if index == exact or phrase.get(index, 0.0) >= EXACT:
                 scores.append((100.0, index))
                 continue
             score = COSINE_WEIGHT * cosine[index] + PHRASE_WEIGHT * phrase.get(index, 0.0)
@@ -290,42 +294,43 @@ class Matcher:
             for index in heapq.nlargest(SHORTLIST * 4, rough, key=rough.__getitem__)
         }
 
-    def _nearest_cosine(self, index: int, weights: dict[str, float], norm: float) -> float:
-        """Mean cosine of the entry's two phrasings nearest to the question."""
+    def _nearest(
+        self, index: int, weights: dict[str, float], norm: float
+    ) -> tuple[float, list[int]]:
+        """The mean cosine of the entry's two phrasings nearest to the question, and the
+        positions of its `PHRASE_POOL` nearest phrasings (the first ones when none shares a
+        term), which are all that is worth comparing with rapidfuzz."""
         dots: dict[int, float] = defaultdict(float)
         postings = self.phrase_postings[index]
         for term, weight in weights.items():
             for position in postings.get(term, ()):
                 dots[position] += weight
         norms = self.phrase_norms[index]
-        first = second = 0.0
-        for position, dot in dots.items():
-            value = dot / norms[position]
-            if value > first:
-                first, second = value, first
-            elif value > second:
-                second = value
-        return (first + second) / (2 * norm)
+        cosines = {position: dot / norms[position] for position, dot in dots.items()}
+        pool = heapq.nlargest(PHRASE_POOL, cosines, key=cosines.__getitem__)
+        best_two = sum(cosines[p] for p in pool[:2])
+        return best_two / (2 * norm), pool or list(range(min(PHRASE_POOL, len(norms))))
 
-    def _phrase_scores(self, query: str, candidates: list[int]) -> dict[int, float]:
-        """Best phrasing score per candidate entry: token_sort_ratio, or token_set_ratio
-        damped by the length difference (a short question inside a long phrasing, or the
-        reverse, is not a match). Phrasings were run through `default_process` at index
-        time, so only the question is processed here."""
+    def _phrase_scores(self, query: str, pools: dict[int, list[int]]) -> dict[int, float]:
+        """Best phrasing score per candidate entry, over its nearest phrasings: token_sort_ratio,
+        or token_set_ratio damped by the length difference (a short question inside a long
+        phrasing, or the reverse, is not a match). Phrasings were run through
+        `default_process` at index time, so only the question is processed here."""
         query = utils.default_process(query)
         if not query:
             return {}
         query_len = len(query.split())
         best = {}
-        for index in candidates:
-            choices = self.choices[index]
+        for index, pool in pools.items():
+            choices = [self.choices[index][p] for p in pool]
             sort_hit = process.extractOne(
                 query, choices, scorer=fuzz.token_sort_ratio, processor=None
             )
             set_hit = process.extractOne(
                 query, choices, scorer=fuzz.token_set_ratio, processor=None
             )
-            shorter, longer = sorted((query_len, self.phrasings[index][set_hit[2]].words))
+            words = self.phrasings[index][pool[set_hit[2]]].words
+            shorter, longer = sorted((query_len, words))
             best[index] = max(sort_hit[1], set_hit[1] * (0.55 + 0.45 * shorter / longer))
         return best
 
