@@ -7,6 +7,7 @@ the question and the knowledge base use the same word for the same thing.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -91,6 +92,7 @@ def canonical_words(text: str) -> list[str]:
     return [WORDS.get(word) or WORDS.get(stem(word), word) for word in text.split()]
 
 
+@functools.lru_cache(maxsize=65536)
 def stem(word: str) -> str:
     """A light suffix strip so "blocking", "blocked" and "blocks" share one term."""
     for suffix, keep in (("ing", 4), ("ed", 4), ("es", 5), ("s", 3)):

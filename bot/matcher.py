@@ -46,8 +46,8 @@ TYPO_CUTOFF = 84.0
 EXACT = 97.0  # a phrasing matched this closely is the entry, whatever else scores
 SHORTLIST = 8
 POSTINGS = 400
-RERANK = 6
-PHRASE_POOL = 8
+RERANK = 5
+PHRASE_POOL = 6
 TYPO_CACHE = 10_000
 COSINE_WEIGHT = 50.0
 PHRASE_WEIGHT = 0.4
@@ -283,10 +283,13 @@ class Matcher:
         term costs the same in a base of 30 entries or 10,000; the shortlisted entries are
         then scored exactly."""
         rough: dict[int, float] = defaultdict(float)
+        truncated = False
         for term, weight in weights.items():
-            for index, tf in itertools.islice(self.postings[term], POSTINGS):
+            postings = self.postings[term]
+            truncated = truncated or len(postings) > POSTINGS
+            for index, tf in itertools.islice(postings, POSTINGS):
                 rough[index] += tf * weight
-        if len(rough) <= SHORTLIST:
+        if not truncated or len(rough) <= SHORTLIST:
             return {index: dot / (norm * self.norms[index]) for index, dot in rough.items()}
         return {
             index: sum(self.profiles_tf[index].get(t, 0.0) * w for t, w in weights.items())
@@ -307,7 +310,7 @@ class Matcher:
                 dots[position] += weight
         norms = self.phrase_norms[index]
         cosines = {position: dot / norms[position] for position, dot in dots.items()}
-        pool = heapq.nlargest(PHRASE_POOL, cosines, key=cosines.__getitem__)
+        pool = sorted(cosines, key=cosines.__getitem__, reverse=True)[:PHRASE_POOL]
         best_two = sum(cosines[p] for p in pool[:2])
         return best_two / (2 * norm), pool or list(range(min(PHRASE_POOL, len(norms))))
 
