@@ -41,7 +41,8 @@ blocked: block | blocks | blocking | filter | filtered | filtering | restrict | 
 open: opened | listening | reachable
 letsencrypt: lets encrypt | let s encrypt
 test: testing | tested | tests | verify | verifying | confirm | confirming | probe | telnet
-timeout: timeouts | hangs | hanging | timed out | times out | time out | timing out
+timeout: timeouts | hangs | hanging | timed out | times out | time out | timing out | etimedout
+    | timedout
 """
 
 
