@@ -20,6 +20,7 @@ PACKAGED_DIR = Path(__file__).resolve().parent / "_knowledge"
 
 ENTRY_ID = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 TLS_MODES = ("none", "starttls", "implicit")
+TLS_LABELS = {"none": "none", "starttls": "STARTTLS", "implicit": "implicit TLS"}
 USES = ("relay", "submission", "retrieval", "delivery", "filtering", "web", "other")
 STATUSES = ("standard", "legacy", "unofficial")
 TRANSPORTS = ("tcp", "udp", "tcp/udp")

@@ -36,7 +36,7 @@ from slack_sdk.models.views import View
 from bot.answers import Answer, PortCard, Suggestion
 from bot.check.ports import PORTS
 from bot.commands import HELP_EXAMPLES
-from bot.knowledge import Entry, KnowledgeBase, PortInfo
+from bot.knowledge import TLS_LABELS, Entry, KnowledgeBase, PortInfo
 from bot.store import Unanswered, Votes
 
 SECTION_MAX = 3000
@@ -48,7 +48,6 @@ MAX_SUGGESTIONS = 3
 MAX_RELATED = 5
 MAX_CHECKS = 3
 MAX_BLOCKS = 50
-TLS_LABELS = {"none": "none", "starttls": "STARTTLS", "implicit": "implicit TLS"}
 TABLE_HEADER = ("Port", "Service", "TLS", "Use", "Status")
 RUN_CHECK_ACTION = "run_check"
 _HOSTISH = re.compile(

@@ -7,11 +7,10 @@ import textwrap
 from collections.abc import Sequence
 
 from bot.answers import Answer, PortCard
-from bot.knowledge import Entry, PortInfo, Problem
+from bot.knowledge import TLS_LABELS, Entry, PortInfo, Problem
 from bot.store import Unanswered, Votes
 
 WIDTH = 88
-TLS_LABELS = {"none": "none", "starttls": "STARTTLS", "implicit": "implicit TLS"}
 _BOLD = re.compile(r"(?<![\w*])\*([^*\n]+)\*(?![\w*])")
 
 
