@@ -121,11 +121,14 @@ class KnowledgeBase:
             return f"{port} is not a valid TCP port number (ports run from 1 to 65535)."
         if info is None:
             return f"Port {port} is not in my port table; it is not a standard email port."
+        what = info.name
+        if info.service.lower() not in info.name.lower():
+            what += f" ({info.service})"
         if not info.email:
-            return f"Port {port} is {info.name} ({info.service}), not an email port."
+            return f"Port {port} is {what}, not an email port."
         if port not in self.port_entries:
-            return f"Port {port} is {info.name} ({info.service}); I have no separate entry for it."
-        return f"Port {port} is {info.name} ({info.service})."
+            return f"Port {port} is {what}; I have no separate entry for it."
+        return f"Port {port} is {what}."
 
     def port_rows(self, ports: Iterable[int]) -> tuple[PortInfo, ...]:
         """Port-table rows for `ports`, in the given order, skipping unknown ports."""
