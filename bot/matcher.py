@@ -1,14 +1,21 @@
 """Find the knowledge entry for messy Slack text, or say honestly that there is none.
 
-Scoring, per entry:
-- *cosine*: TF-IDF cosine between the question's terms (synonyms folded, light stemming,
-  typos mapped with rapidfuzz) and the entry's term profile, where a term weighs more the
-  more of the entry's phrasings use it, so the words that define an entry matter most;
-- *phrase*: rapidfuzz similarity of the question to the entry's closest phrasing
-  (token_sort_ratio and a length-damped token_set_ratio, so a one-word subset never scores 100);
-- *entities*: agreement on port numbers and concepts (a question about 587 is never
-  answered with the 465 entry; a Gmail question never with the Outlook one).
-The decision needs a clear winner; close runners-up become "did you mean".
+Pipeline for one question:
+1. Slack markup is stripped, synonyms are folded into concepts ("smpt" -> smtp, "o365" ->
+   outlook), ports are extracted. A bare or near-bare port ("465", "what's tcp 995 for")
+   answers with that port's entry; a question only about non-mail ports says what they are.
+2. Terms (stopwords and negated words dropped, light stemming, typos mapped onto the base's
+   vocabulary with rapidfuzz) are scored by TF-IDF cosine against each entry's profile, where a
+   term weighs more the more of the entry's phrasings use it, and against its two nearest
+   phrasings. An inverted index with bounded postings keeps this cheap at 10,000 entries.
+3. The best few entries are compared with their nearest phrasings by rapidfuzz
+   (token_sort_ratio, and token_set_ratio damped by the length difference, since it gives 100
+   to any one-word subset); a phrasing matched (almost) exactly is decisive.
+4. Entities adjust the score: an entry about other ports than the question's is pushed down
+   (a question about 587 never lands on 465), and so is a provider entry (Gmail, Microsoft)
+   when the question names no provider.
+5. The decision needs a clear winner (`_sure`); close runners-up become "did you mean", and
+   weak matches an honest no_match with the nearest topics.
 """
 
 from __future__ import annotations
@@ -43,6 +50,7 @@ SUGGEST_AT = 40.0
 SUGGEST_WITHIN = 12.0
 MAX_SUGGESTIONS = 3
 TYPO_CUTOFF = 84.0
+PHRASE_CUTOFF = 30.0
 EXACT = 97.0  # a phrasing matched this closely is the entry, whatever else scores
 SHORTLIST = 8
 POSTINGS = 400
@@ -326,15 +334,14 @@ class Matcher:
         best = {}
         for index, pool in pools.items():
             choices = [self.choices[index][p] for p in pool]
-            sort_hit = process.extractOne(
-                query, choices, scorer=fuzz.token_sort_ratio, processor=None
-            )
-            set_hit = process.extractOne(
-                query, choices, scorer=fuzz.token_set_ratio, processor=None
-            )
-            words = self.phrasings[index][pool[set_hit[2]]].words
-            shorter, longer = sorted((query_len, words))
-            best[index] = max(sort_hit[1], set_hit[1] * (0.55 + 0.45 * shorter / longer))
+            options = {"processor": None, "score_cutoff": PHRASE_CUTOFF}
+            sort_hit = process.extractOne(query, choices, scorer=fuzz.token_sort_ratio, **options)
+            set_hit = process.extractOne(query, choices, scorer=fuzz.token_set_ratio, **options)
+            score = sort_hit[1] if sort_hit else 0.0
+            if set_hit:
+                shorter, longer = sorted((query_len, self.phrasings[index][pool[set_hit[2]]].words))
+                score = max(score, set_hit[1] * (0.55 + 0.45 * shorter / longer))
+            best[index] = score
         return best
 
     def _fix_typos(self, content: list[str]) -> list[str]:
