@@ -24,7 +24,7 @@ EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE = 0, 1, 2
 def _engine(args: argparse.Namespace) -> Engine:
     from bot.engine import Engine
 
-    return Engine.load(args.knowledge)
+    return Engine.load(args.knowledge, args.settings.cache_dir)
 
 
 def cmd_ask(args: argparse.Namespace) -> int:
@@ -84,9 +84,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     import dataclasses
     import logging
 
-    from bot.settings import Settings
-
-    settings = dataclasses.replace(Settings.from_env(), knowledge_dir=args.knowledge)
+    settings = dataclasses.replace(args.settings, knowledge_dir=args.knowledge)
     socket = args.socket or bool(settings.slack_app_token)
     settings.require_slack(socket)
     from bot.slack.server import run
@@ -98,10 +96,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 def cmd_report(args: argparse.Namespace) -> int:
     """Print the most asked unanswered questions and the most down-voted answers."""
-    from bot.settings import Settings
+    from bot.render import text as render_text
     from bot.store import SQLiteStore
 
-    path = Settings.from_env().db_path
+    path = args.settings.db_path
     if not path.exists():
         print(f"No feedback yet: {path} does not exist (set MAILPORT_DB to the bot's database).")
         return EXIT_OK
@@ -110,8 +108,6 @@ def cmd_report(args: argparse.Namespace) -> int:
         unanswered, downvoted = store.top_unanswered(args.limit), store.most_downvoted(args.limit)
     finally:
         store.close()
-    from bot.render import text as render_text
-
     print(render_text.curator_report(unanswered, downvoted))
     return EXIT_OK
 
@@ -123,9 +119,8 @@ def cmd_check(args: argparse.Namespace) -> int:
 
     from bot.check import Checker, CheckError, Level
     from bot.render import check as render_check
-    from bot.settings import Settings
 
-    checker = Checker(Settings.from_env())
+    checker = Checker(args.settings)
     try:
         request = checker.prepare(args.host, args.ports, args.mx)
     except CheckError as exc:
@@ -215,8 +210,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     args = build_parser().parse_args(argv)
     try:
+        args.settings = Settings.from_env()
         if args.knowledge is None:
-            args.knowledge = Settings.from_env().knowledge_dir
+            args.knowledge = args.settings.knowledge_dir
         return args.func(args)
     except SettingsError as exc:
         print(f"mailport: {exc}", file=sys.stderr)

@@ -13,14 +13,15 @@ from bot.matcher import Matcher
 class Engine:
     """What every adapter calls: `ask` for questions, `port_card` for a port number."""
 
-    def __init__(self, kb: KnowledgeBase) -> None:
+    def __init__(self, kb: KnowledgeBase, cache_dir: Path | None = None) -> None:
         self.kb = kb
-        self.matcher = Matcher(kb)
+        self.matcher = Matcher(kb, cache_dir)
 
     @classmethod
-    def load(cls, directory: Path | None = None) -> Engine:
-        """Load, validate and index the knowledge base (raises knowledge.KnowledgeError)."""
-        return cls(knowledge.load(directory))
+    def load(cls, directory: Path | None = None, cache_dir: Path | None = None) -> Engine:
+        """Load, validate and index the knowledge base (raises knowledge.KnowledgeError);
+        `cache_dir` keeps what indexing learns, for a faster next start."""
+        return cls(knowledge.load(directory), cache_dir)
 
     def ask(self, question: str) -> Answer:
         """Answer free text: answered, ambiguous (did you mean) or no_match."""

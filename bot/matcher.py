@@ -26,6 +26,7 @@ import math
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 from rapidfuzz import fuzz, process, utils
 
@@ -37,15 +38,21 @@ from bot.entities import (
     Entities,
     canonical_words,
     extract,
+    find_ports,
     stem,
 )
 from bot.knowledge import Entry, KnowledgeBase
 from bot.normalize import strip_slack
+from bot.perceptron import Example, Perceptron, trained
 
 ANSWER_AT = 48.0
-ANSWER_AT_ANCHORED = 36.0
+ANSWER_AT_ANCHORED = 46.0
 MARGIN = 8.0
 MARGIN_RELATED = 5.0
+AGREED_RELIEF = 6.0
+AGREED_MARGIN_RELIEF = 3.0
+OPINION_WEIGHT = 20.0
+TRAIN_LIMIT = 20_000  # phrasings; a larger base is matched without the second opinion
 SUGGEST_AT = 40.0
 SUGGEST_WITHIN = 12.0
 MAX_SUGGESTIONS = 3
@@ -135,7 +142,7 @@ class Matcher:
     scored with rapidfuzz, so the cost grows slowly with the size of the knowledge base.
     """
 
-    def __init__(self, kb: KnowledgeBase) -> None:
+    def __init__(self, kb: KnowledgeBase, cache_dir: Path | None = None) -> None:
         self.kb = kb
         self.entries: list[Entry] = sorted(kb.entries.values(), key=lambda e: e.id)
         self.phrasings: list[list[_Phrasing]] = []
@@ -148,8 +155,11 @@ class Matcher:
         self.profiles_tf: list[dict[str, float]] = []
         self.profiles: list[frozenset[str]] = []
         self.mentions: list[frozenset[str]] = []
+        learn = sum(len(e.phrasings) for e in self.entries) <= TRAIN_LIMIT
+        examples: list[Example] = []
         for index, entry in enumerate(self.entries):
-            self._index_entry(index, entry)
+            examples += self._index_entry(index, entry, learn)
+        self.second = trained(examples, len(self.entries), cache_dir) if learn else None
         for hits in self.postings.values():
             hits.sort(key=lambda hit: -hit[1])
         n = len(self.entries)
@@ -174,8 +184,10 @@ class Matcher:
         positions = {entry.id: index for index, entry in enumerate(self.entries)}
         self.home = {port: positions[entry_id] for port, entry_id in kb.port_entries.items()}
 
-    def _index_entry(self, index: int, entry: Entry) -> None:
-        """Term weights: the square root of the share of phrasings that use the term."""
+    def _index_entry(self, index: int, entry: Entry, learn: bool) -> list[Example]:
+        """Index one entry (term weight: the square root of the share of its phrasings that
+        use the term) and return its phrasings as training examples for the second opinion."""
+        examples = []
         counts: Counter[str] = Counter()
         concepts: Counter[str] = Counter()
         profile: dict[str, float] = {}
@@ -186,6 +198,9 @@ class Matcher:
             processed = utils.default_process(" ".join(words))
             phrasings.append(_Phrasing(index, processed, len(processed.split())))
             found = frozenset(terms(words))
+            if learn:
+                ports = find_ports(strip_slack(text), self.kb.ports)
+                examples.append((found | _port_features(ports), index))
             for term in found:
                 postings[term].append(len(phrasings) - 1)
             counts.update(found)
@@ -209,6 +224,7 @@ class Matcher:
         needed = max(2, 0.34 * total)
         self.profiles.append(frozenset(c for c, k in concepts.items() if k >= needed))
         self.mentions.append(frozenset(concepts))
+        return examples
 
     def ask(self, question: str) -> Answer:
         """Decide: answered (sure), ambiguous (close runners-up), or no_match."""
@@ -218,8 +234,8 @@ class Matcher:
         port_answer = self._port_question(question, words, entities)
         if port_answer:
             return port_answer
-        ranked = self._rank(words, entities)
-        return self._decide(question, ranked, entities)
+        ranked, favourite = self._rank(words, entities)
+        return self._decide(question, ranked, entities, favourite)
 
     def _port_question(self, question: str, words: list[str], entities: Entities) -> Answer | None:
         """Bare or near-bare port questions, and questions only about non-mail ports."""
@@ -233,16 +249,20 @@ class Matcher:
         if answerable:
             return None
         notes = " ".join(self.kb.port_note(p) for p in entities.ports)
-        suggestions = self._suggest_from(self._rank(words, entities), limit=MAX_SUGGESTIONS)
+        suggestions = self._suggest_from(self._rank(words, entities)[0], limit=MAX_SUGGESTIONS)
         return self._answer(question, "no_match", 0.0, None, suggestions, entities.ports, notes)
 
-    def _rank(self, words: list[str], entities: Entities) -> list[tuple[float, int]]:
-        """(score, entry index) for the finalists, best first: entries sharing a term or a
-        port are shortlisted by profile cosine, re-scored with their nearest phrasings, and
-        the best few are compared phrase by phrase with rapidfuzz."""
-        weights, norm = self._query_weights(self._fix_typos(terms(words)))
+    def _rank(
+        self, words: list[str], entities: Entities
+    ) -> tuple[list[tuple[float, int]], int | None]:
+        """(score, entry index) for the finalists, best first, and the second opinion's
+        favourite. Entries sharing a term or a port are shortlisted by profile cosine,
+        re-scored with their nearest phrasings, compared phrase by phrase with rapidfuzz,
+        and nudged toward the entry the second opinion prefers among them."""
+        query = self._fix_typos(terms(words))
+        weights, norm = self._query_weights(query)
         if not weights and not entities.ports:
-            return []
+            return [], None
         profile = self._profile_cosine(weights, norm)
         for port in entities.ports:
             for index in itertools.islice(self.port_postings.get(port, ()), POSTINGS):
@@ -261,6 +281,7 @@ class Matcher:
                 cosine[index] = (profile.get(index, 0.0) + nearest[index][0]) / 2
         pools = {index: nearest[index][1] for index in finalists}
         phrase = self._phrase_scores(" ".join(words), pools)
+        opinion, favourite = self._second_opinion(query, entities, finalists)
         scores = []
         for index in finalists:
             if index == exact or phrase.get(index, 0.0) >= EXACT:
@@ -268,9 +289,28 @@ class Matcher:
                 continue
             score = COSINE_WEIGHT * cosine[index] + PHRASE_WEIGHT * phrase.get(index, 0.0)
             score += self._entity_adjustment(self.entries[index], index, entities)
+            score += opinion.get(index, 0.0)
             scores.append((max(0.0, min(100.0, score)), index))
         scores.sort(key=lambda pair: (-pair[0], self.entries[pair[1]].id))
-        return scores
+        return scores, favourite
+
+    def _second_opinion(
+        self, query: list[str], entities: Entities, finalists: list[int]
+    ) -> tuple[dict[int, float], int | None]:
+        """Score nudges for the finalists (0 for the second opinion's best among them, down to
+        -OPINION_WEIGHT for its worst) and its favourite entry overall."""
+        if self.second is None:
+            return {}, None
+        scores = self.second.scores(set(query) | _port_features(entities.ports))
+        ours = [scores.get(index, 0.0) for index in finalists]
+        low, high = min(ours, default=0.0), max(ours, default=0.0)
+        if high == low:
+            return {}, Perceptron.favourite(scores)
+        nudges = {
+            index: OPINION_WEIGHT * (value - high) / (high - low)
+            for index, value in zip(finalists, ours, strict=True)
+        }
+        return nudges, Perceptron.favourite(scores)
 
     def _query_weights(self, query: list[str]) -> tuple[dict[str, float], float]:
         """Squared IDF of each known term, and the query's norm (unknown terms count too)."""
@@ -377,29 +417,40 @@ class Matcher:
                 adjust -= PROVIDER_MISMATCH
         return adjust
 
-    def _decide(self, question: str, ranked: list[tuple[float, int]], entities: Entities) -> Answer:
+    def _decide(
+        self,
+        question: str,
+        ranked: list[tuple[float, int]],
+        entities: Entities,
+        favourite: int | None,
+    ) -> Answer:
         top_score = ranked[0][0] if ranked else 0.0
         if top_score < SUGGEST_AT:
             suggestions = self._suggest_from(ranked, limit=MAX_SUGGESTIONS, floor=30.0)
             return self._answer(question, "no_match", top_score, None, suggestions, entities.ports)
-        if self._sure(ranked, entities):
+        if self._sure(ranked, entities, favourite):
             entry = self.entries[ranked[0][1]]
             return self._answer(question, "answered", top_score, entry, (), entities.ports)
         close = [(s, i) for s, i in ranked if s >= top_score - SUGGEST_WITHIN and s >= SUGGEST_AT]
         suggestions = self._suggest_from(close, limit=MAX_SUGGESTIONS)
         return self._answer(question, "ambiguous", top_score, None, suggestions, entities.ports)
 
-    def _sure(self, ranked: list[tuple[float, int]], entities: Entities) -> bool:
+    def _sure(
+        self, ranked: list[tuple[float, int]], entities: Entities, favourite: int | None
+    ) -> bool:
         """Answer only a clear winner. A question anchored in the mail domain (a port or a
         protocol word the entry shares) needs a lower score than one that only shares
         general words; a runner-up the winner lists as related (and so shows as a button)
-        needs a smaller margin than an unrelated one."""
+        needs a smaller margin than an unrelated one; and when the second opinion agrees on
+        the winner, both the score and the margin needed are lower."""
         top_score, top = ranked[0]
         entry = self.entries[top]
         anchored = bool(set(entities.ports) & set(entry.ports)) or bool(
             entities.concepts & ANCHORS & self.mentions[top]
         )
-        if top_score < (ANSWER_AT_ANCHORED if anchored else ANSWER_AT):
+        agreed = favourite == top
+        needed = (ANSWER_AT_ANCHORED if anchored else ANSWER_AT) - (AGREED_RELIEF if agreed else 0)
+        if top_score < needed:
             return False
         if len(ranked) < 2:
             return True
@@ -408,7 +459,8 @@ class Matcher:
             self.entries[runner_up].id in entry.related
             or entry.id in self.entries[runner_up].related
         )
-        return top_score - runner_up_score >= (MARGIN_RELATED if related else MARGIN)
+        margin = (MARGIN_RELATED if related else MARGIN) - (AGREED_MARGIN_RELIEF if agreed else 0)
+        return top_score - runner_up_score >= margin
 
     def _suggest_from(
         self,
@@ -440,3 +492,7 @@ class Matcher:
             ports=self.kb.port_rows(involved),
             note=note,
         )
+
+
+def _port_features(ports: Iterable[int]) -> frozenset[str]:
+    return frozenset(f"port:{port}" for port in ports)

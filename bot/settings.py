@@ -21,6 +21,7 @@ class Settings:
     """Everything configurable, with sane defaults."""
 
     knowledge_dir: Path | None = None
+    cache_dir: Path | None = None
     db_path: Path = Path("mailport.db")
     slack_bot_token: str = ""
     slack_signing_secret: str = ""
@@ -45,6 +46,7 @@ class Settings:
         read = _Reader(env)
         return cls(
             knowledge_dir=read("MAILPORT_KNOWLEDGE", Path, None),
+            cache_dir=read("MAILPORT_CACHE_DIR", Path, _default_cache(env)),
             db_path=read("MAILPORT_DB", Path, Path("mailport.db")),
             slack_bot_token=read("SLACK_BOT_TOKEN", _prefixed("xoxb-"), ""),
             slack_signing_secret=read("SLACK_SIGNING_SECRET", str, ""),
@@ -75,6 +77,11 @@ class Settings:
             raise SettingsError(
                 "SLACK_SIGNING_SECRET is not set (Basic Information > App Credentials)"
             )
+
+
+def _default_cache(env: Mapping[str, str]) -> Path:
+    base = env.get("XDG_CACHE_HOME") or str(Path(env.get("HOME") or Path.home()) / ".cache")
+    return Path(base) / "mailport"
 
 
 class _Reader:

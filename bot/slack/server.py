@@ -121,7 +121,7 @@ async def run(settings: Settings, socket: bool) -> None:
     A signal cancels this task wherever it is, including a Socket Mode connection still
     retrying to reach Slack; the context managers then close the server and drain replies.
     """
-    engine = Engine.load(settings.knowledge_dir)
+    engine = Engine.load(settings.knowledge_dir, settings.cache_dir)
     store = SQLiteStore(settings.db_path)
     main = asyncio.current_task()
     assert main is not None

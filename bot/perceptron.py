@@ -1,0 +1,121 @@
+"""A second opinion for the matcher: an averaged perceptron trained on the knowledge base's
+own phrasings.
+
+The matcher's scores measure similarity; this model learns which terms tell one entry from
+its siblings (port-587 from port-587-encryption, port-25 from port-25-tls). When both agree
+on the winner, the matcher can answer with less of a lead.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import random
+import tempfile
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+Example = tuple[frozenset[str], int]
+
+
+class Perceptron:
+    """Sparse multi-class weights: feature -> {class: weight}."""
+
+    def __init__(self, weights: dict[str, dict[int, float]]) -> None:
+        self.weights = weights
+
+    @classmethod
+    def train(
+        cls, examples: Sequence[Example], classes: int, epochs: int = 5, seed: int = 0
+    ) -> Perceptron:
+        """Averaged perceptron: mistakes move weights toward the right class and away from
+        the predicted one; the average over all steps generalises better than the last."""
+        order = list(examples)
+        rng = random.Random(seed)
+        weights: dict[str, dict[int, float]] = defaultdict(lambda: defaultdict(float))
+        totals: dict[str, dict[int, float]] = defaultdict(lambda: defaultdict(float))
+        step = 1
+        for _ in range(epochs):
+            rng.shuffle(order)
+            for features, label in order:
+                guess = _argmax(_scores(weights, features), classes)
+                if guess != label:
+                    for feature in features:
+                        weights[feature][label] += 1.0
+                        weights[feature][guess] -= 1.0
+                        totals[feature][label] += step
+                        totals[feature][guess] -= step
+                step += 1
+        averaged = {
+            feature: {c: w - totals[feature][c] / step for c, w in classes.items()}
+            for feature, classes in weights.items()
+        }
+        return cls(averaged)
+
+    def scores(self, features: Iterable[str]) -> dict[int, float]:
+        """Scores of the classes that any of `features` speaks for."""
+        return _scores(self.weights, features)
+
+    @staticmethod
+    def favourite(scores: dict[int, float]) -> int | None:
+        """The best-scoring class, or None when no feature was known."""
+        return _best(scores) if scores else None
+
+
+def trained(examples: Sequence[Example], classes: int, cache_dir: Path | None = None) -> Perceptron:
+    """The model for exactly these examples: loaded from `cache_dir` when it was trained
+    before (training takes a few hundred milliseconds; a CLI call should not pay it), else
+    trained and saved there. An unreadable or unwritable cache is ignored."""
+    if cache_dir is None:
+        return Perceptron.train(examples, classes)
+    digest = hashlib.sha256(
+        json.dumps([classes, sorted((sorted(f), label) for f, label in examples)]).encode()
+    ).hexdigest()[:32]
+    path = cache_dir / f"perceptron-{digest}.json"
+    model = _load(path)
+    if model is None:
+        model = Perceptron.train(examples, classes)
+        with contextlib.suppress(OSError):
+            _save(model, path)
+    return model
+
+
+def _load(path: Path) -> Perceptron | None:
+    try:
+        raw = json.loads(path.read_text(encoding="utf-8"))
+        return Perceptron({f: {int(c): w for c, w in ws.items()} for f, ws in raw.items()})
+    except (OSError, ValueError, AttributeError):
+        return None
+
+
+def _save(model: Perceptron, path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.NamedTemporaryFile("w", dir=path.parent, delete=False, suffix=".tmp") as fh:
+        json.dump(model.weights, fh)
+    os.replace(fh.name, path)
+
+
+def _scores(weights: dict[str, dict[int, float]], features: Iterable[str]) -> dict[int, float]:
+    scores: dict[int, float] = defaultdict(float)
+    for feature in features:
+        for label, weight in weights.get(feature, {}).items():
+            scores[label] += weight
+    return scores
+
+
+def _argmax(scores: dict[int, float], classes: int) -> int:
+    """The best of all `classes` (a class no feature speaks for scores 0), lowest on ties."""
+    best = _best(scores) if scores else None
+    if best is not None and scores[best] > 0:
+        return best
+    unscored = next((c for c in range(classes) if c not in scores), None)
+    if best is None or (unscored is not None and (scores[best] < 0 or unscored < best)):
+        return unscored if unscored is not None else 0
+    return best
+
+
+def _best(scores: dict[int, float]) -> int:
+    return max(scores, key=lambda label: (scores[label], -label))
