@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator, Iterator
 import aiohttp
 import pytest
 from aiosmtpd.controller import Controller
-from slack_harness import FakeSlack, SlackClient, mention_event, texts
+from slack_harness import FakeSlack, SlackClient, button, mention_event, texts
 
 from bot.check import Checker
 from bot.check.guard import StaticResolver
@@ -50,7 +50,8 @@ def smtp() -> Iterator[None]:
 async def local(
     fake: FakeSlack, settings: Settings, store: SQLiteStore, engine: Engine, smtp: None
 ) -> AsyncIterator[SlackClient]:
-    """The app allowed to check 127.0.0.0/8, with one live check per user per window."""
+    """The app allowed to check 127.0.0.0/8, with one live check per user per window and
+    results cached (the Details button reads the cache)."""
     allowed = dataclasses.replace(
         settings,
         allow_cidrs=(ipaddress.ip_network("127.0.0.0/8"),),
@@ -58,7 +59,7 @@ async def local(
         check_connect_timeout=2.0,
         check_step_timeout=2.0,
         check_deadline=5.0,
-        check_cache_ttl=0.0,
+        check_cache_ttl=300.0,
     )
     checker = Checker(allowed, store, resolver=StaticResolver({}))
     async with (
@@ -75,9 +76,38 @@ async def test_live_check_reports_each_port(local: SlackClient) -> None:
     assert [cell["text"] for cell in table["rows"][1][:2]] == ["127.0.0.1", str(SMTP_PORT)]
     assert report["text"].startswith("Live check of 127.0.0.1: FAIL")
     assert "STARTTLS is not offered" in report["text"]
-    await local.command(f"check 127.0.0.1 {SMTP_PORT}")
+    await local.command(f"check 127.0.0.2 {SMTP_PORT}")
     _, limited = await local.fake.wait_for("response_url", count=2)
     assert "live checks" in limited["text"]
+
+
+async def test_details_button_shows_each_step(local: SlackClient) -> None:
+    await local.command(f"check 127.0.0.1 {SMTP_PORT}")
+    [report] = await local.fake.wait_for("response_url")
+    details = button(report["blocks"], "check_details")
+    status, _ = await local.click("check_details", details["value"])
+    assert status == 200
+    _, shown = await local.fake.wait_for("response_url", count=2)
+    said = texts(shown)
+    assert shown["response_type"] == "ephemeral" and shown["replace_original"] is False
+    assert "Details: 127.0.0.1" in said and "Steps:" in said and "banner" in said
+    await local.click("check_details", "check:gone.example.net:25:host")
+    *_, expired = await local.fake.wait_for("response_url", count=3)
+    assert "expired" in expired["text"]
+
+
+async def test_run_live_check_button_on_an_answer(local: SlackClient) -> None:
+    answer = await local.command(f"how to verify mail.example.net:{SMTP_PORT} is listening")
+    offered = button(answer["blocks"], "run_check_0")
+    assert offered["value"] == f"check mail.example.net {SMTP_PORT}"
+    status, _ = await local.click("run_check_0", f"check 127.0.0.1 {SMTP_PORT}")
+    assert status == 200
+    checking, report = await local.fake.wait_for("response_url", count=2)
+    assert "Checking 127.0.0.1" in checking["text"]
+    assert report["text"].startswith("Live check of 127.0.0.1")
+    await local.click("run_check_0", "check ;rm -rf /")
+    *_, refused = await local.fake.wait_for("response_url", count=3)
+    assert "not a host name" in refused["text"]
 
 
 async def test_mention_check_updates_its_placeholder(local: SlackClient) -> None:
