@@ -401,7 +401,9 @@ class Matcher:
         return self._typos[word]
 
     def _entity_adjustment(self, entry: Entry, index: int, entities: Entities) -> float:
-        """Ports and providers: agreement lifts an entry, contradiction sinks it."""
+        """Ports and providers: agreement lifts an entry, contradiction sinks it. An entry
+        about other ports sinks by PORT_MISMATCH shared among its ports, so the 465 entry
+        sinks for a 587 question while a general entry listing many ports barely moves."""
         adjust = 0.0
         asked = set(entities.ports)
         if asked:
@@ -411,7 +413,7 @@ class Matcher:
                 if any(self.kb.port_entries.get(p) == entry.id for p in shared):
                     adjust += PORT_HOME
             elif entry.ports:
-                adjust -= PORT_MISMATCH
+                adjust -= PORT_MISMATCH / len(entry.ports)
         for provider in self.profiles[index] & PROVIDERS:
             if provider not in entities.concepts:
                 adjust -= PROVIDER_MISMATCH
