@@ -116,23 +116,18 @@ def test_bad_port_table(kb_dir: Path) -> None:
     assert "ports.yaml:#2: row must be a mapping" in messages
 
 
+def _mailport(kb_dir: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    command = [sys.executable, "-m", "bot", "--knowledge", str(kb_dir), *args]
+    return subprocess.run(command, capture_output=True, text=True, check=False)
+
+
 def test_cli_exit_status_and_no_traceback(kb_dir: Path) -> None:
     _write(kb_dir, "broken.yaml", "{{{")
-    run = subprocess.run(
-        [sys.executable, "-m", "bot", "--knowledge", str(kb_dir), "kb", "check"],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    run = _mailport(kb_dir, "kb", "check")
     assert run.returncode == 1
     assert "broken.yaml" in run.stdout
     assert "Traceback" not in run.stderr
-    ask = subprocess.run(
-        [sys.executable, "-m", "bot", "--knowledge", str(kb_dir), "ask", "port 25"],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    ask = _mailport(kb_dir, "ask", "port 25")
     assert ask.returncode == 1
     assert "mailport kb check" in ask.stderr
     assert "Traceback" not in ask.stderr

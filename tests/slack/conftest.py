@@ -7,14 +7,12 @@ from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-import aiohttp
 import pytest
 from aiohttp import web
-from slack_harness import SECRET, FakeSlack, SlackClient, offline_checker
+from slack_harness import SECRET, FakeSlack, SlackClient, running_app
 
 from bot.engine import Engine
 from bot.settings import Settings
-from bot.slack.server import http_server
 from bot.store import SQLiteStore
 
 
@@ -80,10 +78,5 @@ async def slack(
     fake: FakeSlack, settings: Settings, store: SQLiteStore, engine: Engine
 ) -> AsyncIterator[SlackClient]:
     """The real app on a free 127.0.0.1 port, talking to the fake Slack."""
-    async with (
-        http_server(
-            settings, engine, store, "127.0.0.1", 0, offline_checker(settings, store)
-        ) as server,
-        aiohttp.ClientSession() as session,
-    ):
-        yield SlackClient(server, fake, session)
+    async with running_app(fake, settings, engine, store) as client:
+        yield client

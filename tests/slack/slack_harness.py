@@ -12,6 +12,8 @@ import asyncio
 import itertools
 import json
 import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlencode
@@ -22,8 +24,9 @@ from slack_sdk.signature import SignatureVerifier
 
 from bot.check import Checker
 from bot.check.guard import StaticResolver
+from bot.engine import Engine
 from bot.settings import Settings
-from bot.slack.server import HttpServer
+from bot.slack.server import HttpServer, http_server
 from bot.store import Store
 
 SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
@@ -330,3 +333,20 @@ def button(blocks: list[dict[str, Any]], action_id: str) -> dict[str, Any]:
 def offline_checker(settings: Settings, store: Store) -> Checker:
     """The real checker, with DNS answered from an empty table: no query leaves the machine."""
     return Checker(settings, store, resolver=StaticResolver({}))
+
+
+@asynccontextmanager
+async def running_app(
+    fake: FakeSlack,
+    settings: Settings,
+    engine: Engine,
+    store: Store,
+    checker: Checker | None = None,
+) -> AsyncIterator[SlackClient]:
+    """The real app on a free 127.0.0.1 port, and a client that talks to it as Slack does."""
+    checker = checker or offline_checker(settings, store)
+    async with (
+        http_server(settings, engine, store, "127.0.0.1", 0, checker) as server,
+        aiohttp.ClientSession() as session,
+    ):
+        yield SlackClient(server, fake, session)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 
-import aiohttp
 import pytest
 from aiohttp import web
 from slack_harness import (
@@ -13,7 +12,7 @@ from slack_harness import (
     action_ids,
     button,
     mention_event,
-    offline_checker,
+    running_app,
     texts,
 )
 
@@ -21,7 +20,6 @@ from bot.answers import Answer, Suggestion
 from bot.engine import Engine
 from bot.knowledge import KnowledgeBase
 from bot.settings import Settings
-from bot.slack.server import http_server
 from bot.store import SQLiteStore
 
 
@@ -133,13 +131,8 @@ async def scripted(
     )
     script = {"which smtp port": ambiguous, "boom": RuntimeError("engine down")}
     scripted_engine = ScriptedEngine(kb, script)
-    async with (
-        http_server(
-            settings, scripted_engine, store, "127.0.0.1", 0, offline_checker(settings, store)
-        ) as server,
-        aiohttp.ClientSession() as session,
-    ):
-        yield SlackClient(server, fake, session)
+    async with running_app(fake, settings, scripted_engine, store) as client:
+        yield client
 
 
 async def test_did_you_mean_offers_three_buttons(scripted: SlackClient) -> None:

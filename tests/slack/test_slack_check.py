@@ -6,16 +6,14 @@ import dataclasses
 import ipaddress
 from collections.abc import AsyncIterator, Iterator
 
-import aiohttp
 import pytest
 from aiosmtpd.controller import Controller
-from slack_harness import FakeSlack, SlackClient, button, mention_event, texts
+from slack_harness import FakeSlack, SlackClient, button, mention_event, running_app, texts
 
 from bot.check import Checker
 from bot.check.guard import StaticResolver
 from bot.engine import Engine
 from bot.settings import Settings
-from bot.slack.server import http_server
 from bot.store import SQLiteStore
 
 SMTP_PORT = 2525  # an allowed check port that CI's Postfix (25, 465, 587) leaves free
@@ -62,11 +60,8 @@ async def local(
         check_cache_ttl=300.0,
     )
     checker = Checker(allowed, store, resolver=StaticResolver({}))
-    async with (
-        http_server(allowed, engine, store, "127.0.0.1", 0, checker) as server,
-        aiohttp.ClientSession() as session,
-    ):
-        yield SlackClient(server, fake, session)
+    async with running_app(fake, allowed, engine, store, checker) as client:
+        yield client
 
 
 async def test_live_check_reports_each_port(local: SlackClient) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import aiohttp
 from aiohttp import web
 from slack_harness import (
     BOT_ID,
@@ -11,13 +10,12 @@ from slack_harness import (
     SlackClient,
     mention_event,
     message_event,
-    offline_checker,
+    running_app,
     texts,
 )
 
 from bot.engine import Engine
 from bot.settings import Settings
-from bot.slack.server import http_server
 from bot.store import SQLiteStore
 
 
@@ -139,10 +137,6 @@ async def test_shutdown_lets_replies_in_flight_finish(
     fake: FakeSlack, settings: Settings, store: SQLiteStore, engine: Engine
 ) -> None:
     fake.delays["chat.postMessage"] = 0.5
-    checker = offline_checker(settings, store)
-    async with (
-        http_server(settings, engine, store, "127.0.0.1", 0, checker) as server,
-        aiohttp.ClientSession() as session,
-    ):
-        assert await SlackClient(server, fake, session).event(mention_event("465")) == 200
+    async with running_app(fake, settings, engine, store) as client:
+        assert await client.event(mention_event("465")) == 200
     assert fake.answered == ["auth.test", "chat.postMessage"]
