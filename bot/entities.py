@@ -88,9 +88,22 @@ class Entities:
 
 
 def canonical_words(text: str) -> list[str]:
-    """Lower-case words with synonyms replaced by their concept word."""
+    """Lower-case words with synonyms replaced by their concept word. In a move between
+    providers ("from gsuite to o365") only the destination is kept: it is what the question
+    asks about."""
     text = _PHRASE.sub(lambda m: f" {PHRASES[m.group(1)]} ", " ".join(_WORD.findall(text.lower())))
-    return [WORDS.get(word) or WORDS.get(stem(word), word) for word in text.split()]
+    words = [WORDS.get(word) or WORDS.get(stem(word), word) for word in text.split()]
+    return _without_move_source(words)
+
+
+def _without_move_source(words: list[str]) -> list[str]:
+    """Drop provider P in "from P to Q" (Q another provider)."""
+    for i in range(len(words) - 3):
+        source, link, target = words[i + 1], words[i + 2], words[i + 3]
+        moving = words[i] == "from" and link in ("to", "into", "onto")
+        if moving and source in PROVIDERS and target in PROVIDERS and source != target:
+            return words[: i + 1] + words[i + 2 :]
+    return words
 
 
 @functools.lru_cache(maxsize=65536)

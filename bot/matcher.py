@@ -49,6 +49,8 @@ ANSWER_AT = 48.0
 ANSWER_AT_ANCHORED = 46.0
 MARGIN = 8.0
 MARGIN_RELATED = 5.0
+RUNAWAY_LEAD = 12.0
+RUNAWAY_AT = 30.0
 AGREED_RELIEF = 6.0
 AGREED_MARGIN_RELIEF = 3.0
 OPINION_WEIGHT = 20.0
@@ -427,12 +429,12 @@ class Matcher:
         favourite: int | None,
     ) -> Answer:
         top_score = ranked[0][0] if ranked else 0.0
+        if ranked and self._sure(ranked, entities, favourite):
+            entry = self.entries[ranked[0][1]]
+            return self._answer(question, "answered", top_score, entry, (), entities.ports)
         if top_score < SUGGEST_AT:
             suggestions = self._suggest_from(ranked, limit=MAX_SUGGESTIONS, floor=30.0)
             return self._answer(question, "no_match", top_score, None, suggestions, entities.ports)
-        if self._sure(ranked, entities, favourite):
-            entry = self.entries[ranked[0][1]]
-            return self._answer(question, "answered", top_score, entry, (), entities.ports)
         close = [(s, i) for s, i in ranked if s >= top_score - SUGGEST_WITHIN and s >= SUGGEST_AT]
         suggestions = self._suggest_from(close, limit=MAX_SUGGESTIONS)
         return self._answer(question, "ambiguous", top_score, None, suggestions, entities.ports)
@@ -444,19 +446,23 @@ class Matcher:
         protocol word the entry shares) needs a lower score than one that only shares
         general words; a runner-up the winner lists as related (and so shows as a button)
         needs a smaller margin than an unrelated one; and when the second opinion agrees on
-        the winner, both the score and the margin needed are lower."""
+        the winner, both the score and the margin needed are lower. An anchored winner both
+        opinions agree on, far ahead of every other entry ("our ESP mentions 2525, what is
+        it"), needs only RUNAWAY_AT: nothing else in the base is a plausible answer."""
         top_score, top = ranked[0]
         entry = self.entries[top]
         anchored = bool(set(entities.ports) & set(entry.ports)) or bool(
             entities.concepts & ANCHORS & self.mentions[top]
         )
         agreed = favourite == top
+        runner_up_score, runner_up = ranked[1] if len(ranked) > 1 else (0.0, None)
+        if anchored and agreed and top_score - runner_up_score >= RUNAWAY_LEAD:
+            return top_score >= RUNAWAY_AT
         needed = (ANSWER_AT_ANCHORED if anchored else ANSWER_AT) - (AGREED_RELIEF if agreed else 0)
         if top_score < needed:
             return False
-        if len(ranked) < 2:
+        if runner_up is None:
             return True
-        runner_up_score, runner_up = ranked[1]
         related = (
             self.entries[runner_up].id in entry.related
             or entry.id in self.entries[runner_up].related

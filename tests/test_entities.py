@@ -50,3 +50,12 @@ def test_concepts(text: str, concepts: set[str]) -> None:
 def test_canonical_words_use_one_word_per_concept() -> None:
     assert canonical_words("Outgoing SMPT via office 365") == ["send", "smtp", "via", "outlook"]
     assert canonical_words("ISP restricting 25") == ["isp", "blocked", "25"]
+
+
+def test_a_move_between_providers_keeps_the_destination() -> None:
+    assert extract("moving from G Suite to Office 365, smtp?", KNOWN).concepts == {
+        "outlook",
+        "smtp",
+    }
+    assert canonical_words("from gmail to outlook") == ["from", "to", "outlook"]
+    assert extract("gmail or outlook", KNOWN).concepts == {"gmail", "outlook"}

@@ -35,6 +35,19 @@ def test_answers(engine: Engine, question: str, entry_id: str) -> None:
     assert (answer.status, answer.entry.id if answer.entry else None) == ("answered", entry_id)
 
 
+@pytest.mark.parametrize(
+    "question",
+    ["saw 143 in a pcap, what is it", "our firewall team closed 110, what stops working"],
+)
+def test_a_port_nothing_else_matches_answers_with_its_entry(engine: Engine, question: str) -> None:
+    answer = engine.ask(question)
+    assert answer.score < 46
+    assert (answer.status, answer.entry and answer.entry.id) == (
+        "answered",
+        f"port-{answer.ports[0].port}",
+    )
+
+
 def test_587_never_lands_on_465(engine: Engine) -> None:
     for question in ("what is 587", "587?", "is 587 ok", "tell me about 587"):
         answer = engine.ask(question)
