@@ -19,6 +19,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 Example = tuple[frozenset[str], int]
+RUNS = 5
 
 
 class Perceptron:
@@ -29,31 +30,17 @@ class Perceptron:
 
     @classmethod
     def train(
-        cls, examples: Sequence[Example], classes: int, epochs: int = 5, seed: int = 0
+        cls, examples: Sequence[Example], classes: int, epochs: int = 5, runs: int = RUNS
     ) -> Perceptron:
-        """Averaged perceptron: mistakes move weights toward the right class and away from
-        the predicted one; the average over all steps generalises better than the last."""
-        order = list(examples)
-        rng = random.Random(seed)
-        weights: dict[str, dict[int, float]] = defaultdict(lambda: defaultdict(float))
-        totals: dict[str, dict[int, float]] = defaultdict(lambda: defaultdict(float))
-        step = 1
-        for _ in range(epochs):
-            rng.shuffle(order)
-            for features, label in order:
-                guess = _argmax(_scores(weights, features), classes)
-                if guess != label:
-                    for feature in features:
-                        weights[feature][label] += 1.0
-                        weights[feature][guess] -= 1.0
-                        totals[feature][label] += step
-                        totals[feature][guess] -= step
-                step += 1
-        averaged = {
-            feature: {c: w - totals[feature][c] / step for c, w in classes.items()}
-            for feature, classes in weights.items()
-        }
-        return cls(averaged)
+        """The mean of `runs` averaged perceptrons, each seeing the examples in another
+        order: one run's weights depend on that order, and moving one phrasing would
+        otherwise change answers far from it."""
+        total: dict[str, dict[int, float]] = defaultdict(lambda: defaultdict(float))
+        for seed in range(runs):
+            for feature, by_class in _averaged_run(examples, classes, epochs, seed).items():
+                for label, weight in by_class.items():
+                    total[feature][label] += weight / runs
+        return cls({feature: dict(by_class) for feature, by_class in total.items()})
 
     def scores(self, features: Iterable[str]) -> dict[int, float]:
         """Scores of the classes that any of `features` speaks for."""
@@ -96,6 +83,33 @@ def _save(model: Perceptron, path: Path) -> None:
     with tempfile.NamedTemporaryFile("w", dir=path.parent, delete=False, suffix=".tmp") as fh:
         json.dump(model.weights, fh)
     os.replace(fh.name, path)
+
+
+def _averaged_run(
+    examples: Sequence[Example], classes: int, epochs: int, seed: int
+) -> dict[str, dict[int, float]]:
+    """Averaged perceptron: mistakes move weights toward the right class and away from the
+    predicted one; the average over all steps generalises better than the last."""
+    order = list(examples)
+    rng = random.Random(seed)
+    weights: dict[str, dict[int, float]] = defaultdict(lambda: defaultdict(float))
+    totals: dict[str, dict[int, float]] = defaultdict(lambda: defaultdict(float))
+    step = 1
+    for _ in range(epochs):
+        rng.shuffle(order)
+        for features, label in order:
+            guess = _argmax(_scores(weights, features), classes)
+            if guess != label:
+                for feature in features:
+                    weights[feature][label] += 1.0
+                    weights[feature][guess] -= 1.0
+                    totals[feature][label] += step
+                    totals[feature][guess] -= step
+            step += 1
+    return {
+        feature: {c: w - totals[feature][c] / step for c, w in by_class.items()}
+        for feature, by_class in weights.items()
+    }
 
 
 def _scores(weights: dict[str, dict[int, float]], features: Iterable[str]) -> dict[int, float]:
