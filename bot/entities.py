@@ -75,7 +75,7 @@ _PHRASE = re.compile(
 )
 _WORD = re.compile(r"[a-z0-9]+")
 _NUMBER = re.compile(r"(?<![\w.,\-])(\d{1,5})(?![\w]|[.,]\d)")
-_PORT_CUE = re.compile(r"(?:\bports?|\btcp|\budp|:)\s*[/#:]?\s*$")
+_PORT_CUE = re.compile(r"(?:\bports?|\btcp|\budp)\s*[/#:]?\s*$|[\w\]]:$")
 _NUMBER_CUE_AFTER = re.compile(r"^\s*/\s*(?:tcp|udp)\b")
 
 
@@ -115,7 +115,7 @@ def stem(word: str) -> str:
     return word
 
 
-def find_ports(text: str, known: Iterable[int]) -> tuple[int, ...]:
+def find_ports(text: str, known: Iterable[int], words: list[str] | None = None) -> tuple[int, ...]:
     """Port numbers in `text`: numbers in the port table, or any number written as a port.
 
     "port 8443", "tcp/25", "host:587" and "25/udp" count; "5.1.1", "3pm", "2026" do not,
@@ -133,11 +133,17 @@ def find_ports(text: str, known: Iterable[int]) -> tuple[int, ...]:
         )
         if cued or value in known:
             found.append(value)
-    implied = [int(w) for w in canonical_words(text) if w in PORT_WORDS]
+    if words is None:
+        words = canonical_words(text)
+    implied = [int(w) for w in words if w in PORT_WORDS]
     return tuple(dict.fromkeys(found + implied))
 
 
-def extract(text: str, known_ports: Iterable[int]) -> Entities:
-    """Ports and concepts mentioned in `text` (already stripped of Slack markup)."""
-    words = canonical_words(text)
-    return Entities(ports=find_ports(text, known_ports), concepts=frozenset(words) & CONCEPTS)
+def extract(text: str, known_ports: Iterable[int], words: list[str] | None = None) -> Entities:
+    """Ports and concepts mentioned in `text` (already stripped of Slack markup), whose
+    `canonical_words` may be given."""
+    if words is None:
+        words = canonical_words(text)
+    return Entities(
+        ports=find_ports(text, known_ports, words), concepts=frozenset(words) & CONCEPTS
+    )

@@ -25,6 +25,8 @@ KNOWN = {25, 110, 143, 465, 587, 993, 995, 2525, 22, 53, 443, 8080}
         ("we send 500 mails a day in 2026", ()),
         ("port 99999", ()),
         ("ELI5 port 25", (25,)),
+        ("Invalid login: 535 Authentication failed", ()),
+        ("[::1]:2525 refused", (2525,)),
     ],
 )
 def test_find_ports(text: str, ports: tuple[int, ...]) -> None:
