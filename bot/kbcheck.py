@@ -6,8 +6,14 @@ from pathlib import Path
 
 from rapidfuzz import utils
 
-from bot.knowledge import KnowledgeBase, Problem, load_with_problems
-from bot.matcher import Matcher
+from bot.knowledge import (
+    OUT_OF_SCOPE_FILE,
+    KnowledgeBase,
+    Problem,
+    load_with_problems,
+    out_of_scope_file,
+)
+from bot.matcher import OUTSIDE_NOTE, Matcher
 from bot.normalize import strip_slack
 
 
@@ -15,31 +21,39 @@ def check(directory: Path | None = None) -> tuple[list[Problem], str]:
     """Every problem found, and a one-line summary."""
     kb, problems = load_with_problems(directory)
     if kb.entries:
-        problems.extend(duplicate_phrasings(kb))
+        problems.extend(duplicate_phrasings(kb, out_of_scope_file(directory)))
         problems.extend(indistinct_phrasings(kb))
     if problems:
         return problems, f"{len(problems)} problem(s) in the knowledge base"
     phrasings = sum(len(e.phrasings) for e in kb.entries.values())
-    return [], (f"OK: {len(kb.entries)} entries, {phrasings} phrasings, {len(kb.ports)} ports")
+    return [], (
+        f"OK: {len(kb.entries)} entries, {phrasings} phrasings, {len(kb.ports)} ports, "
+        f"{len(kb.out_of_scope)} out-of-scope examples"
+    )
 
 
-def duplicate_phrasings(kb: KnowledgeBase) -> list[Problem]:
+def duplicate_phrasings(kb: KnowledgeBase, outside: str) -> list[Problem]:
     """The same phrasing (after normalisation) in two places."""
+    places = [
+        (entry.file, entry.id, field, text)
+        for entry in kb.entries.values()
+        for field, text in _fields(entry.phrasings)
+    ]
+    places += [(outside, f"#{i + 1}", "", text) for i, text in enumerate(kb.out_of_scope)]
     first: dict[str, tuple[str, str]] = {}
     problems = []
-    for entry in kb.entries.values():
-        for field, text in _fields(entry.phrasings):
-            key = utils.default_process(strip_slack(text))
-            owner, owner_field = first.setdefault(key, (entry.id, field))
-            if (owner, owner_field) != (entry.id, field):
-                problems.append(
-                    Problem(entry.file, entry.id, field, f"{text!r} repeats {owner}:{owner_field}")
-                )
+    for file, label, field, text in places:
+        key = utils.default_process(strip_slack(text))
+        owner, owner_field = first.setdefault(key, (label, field))
+        if (owner, owner_field) != (label, field):
+            where = f"{owner}:{owner_field}" if owner_field else owner
+            problems.append(Problem(file, label, field, f"{text!r} repeats {where}"))
     return problems
 
 
 def indistinct_phrasings(kb: KnowledgeBase) -> list[Problem]:
-    """Phrasings the matcher does not answer with their own entry."""
+    """Phrasings the matcher does not answer with their own entry (or that the out-of-scope
+    examples capture)."""
     matcher = Matcher(kb)
     problems = []
     for entry in kb.entries.values():
@@ -50,7 +64,12 @@ def indistinct_phrasings(kb: KnowledgeBase) -> list[Problem]:
             rival = result.entry or next(
                 (s.entry for s in result.suggestions if s.entry.id != entry.id), None
             )
-            what = f"is too close to {rival.id}" if rival else "does not match its own entry"
+            if rival:
+                what = f"is too close to {rival.id}"
+            elif result.note == OUTSIDE_NOTE:
+                what = f"is too close to the examples in {OUT_OF_SCOPE_FILE}"
+            else:
+                what = "does not match its own entry"
             problems.append(
                 Problem(entry.file, entry.id, field, f"{text!r} {what} ({result.status})")
             )

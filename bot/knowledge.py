@@ -26,6 +26,7 @@ STATUSES = ("standard", "legacy", "unofficial")
 TRANSPORTS = ("tcp", "udp", "tcp/udp")
 _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when present: ~10x faster
 SHORT_MAX = 300
+OUT_OF_SCOPE_FILE = "out-of-scope.yaml"
 DETAIL_MAX = 2500
 
 
@@ -99,11 +100,13 @@ class KnowledgeError(Exception):
 
 @dataclass(slots=True)
 class KnowledgeBase:
-    """Entries by id, port rows by number, and the entry that answers each port."""
+    """Entries by id, port rows by number, the entry that answers each port, and example
+    questions near the topic that no entry answers (the matcher learns to decline them)."""
 
     entries: dict[str, Entry]
     ports: dict[int, PortInfo]
     port_entries: dict[int, str] = field(default_factory=dict)
+    out_of_scope: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if not self.port_entries:
@@ -155,7 +158,8 @@ def default_dir() -> Path:
 
 
 def load(directory: Path | None = None) -> KnowledgeBase:
-    """Load and validate `directory` (ports.yaml + entries/*.yaml); raise KnowledgeError."""
+    """Load and validate `directory` (ports.yaml, entries/*.yaml, optional out-of-scope.yaml);
+    raise KnowledgeError."""
     kb, problems = load_with_problems(directory)
     if problems:
         raise KnowledgeError(problems)
@@ -185,7 +189,13 @@ def load_with_problems(directory: Path | None = None) -> tuple[KnowledgeBase, li
                 continue
             entries[entry.id] = entry
     problems.extend(_cross_check(entries, ports))
-    return KnowledgeBase(entries=entries, ports=ports), problems
+    outside = _load_out_of_scope(root / OUT_OF_SCOPE_FILE, problems)
+    return KnowledgeBase(entries=entries, ports=ports, out_of_scope=outside), problems
+
+
+def out_of_scope_file(directory: Path | None = None) -> str:
+    """Where the out-of-scope examples of `directory` live, as problems name files."""
+    return _rel((directory or default_dir()) / OUT_OF_SCOPE_FILE)
 
 
 def _rel(path: Path) -> str:
@@ -360,6 +370,26 @@ def _entry(f: _Fields) -> Entry | None:
     if not f.ok:
         return None
     return Entry(id=entry_id, file=f.file, **values)
+
+
+def _load_out_of_scope(path: Path, problems: list[Problem]) -> tuple[str, ...]:
+    """The optional list of questions no entry answers."""
+    if not path.exists():
+        return ()
+    data = _read_yaml(path, problems)
+    if data is None:
+        return ()
+    if not isinstance(data, list):
+        problems.append(Problem(_rel(path), "", "", "expected a list of questions"))
+        return ()
+    questions = []
+    for index, item in enumerate(data):
+        if isinstance(item, str) and item.strip() and len(item) <= 200:
+            questions.append(item)
+        else:
+            message = "must be a question of 1 to 200 characters"
+            problems.append(Problem(_rel(path), f"#{index + 1}", "", message))
+    return tuple(questions)
 
 
 def _load_ports(path: Path, problems: list[Problem]) -> dict[int, PortInfo]:

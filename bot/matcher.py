@@ -13,19 +13,28 @@ Pipeline for one question:
    to any one-word subset); a phrasing matched (almost) exactly is decisive.
 4. Entities adjust the score: an entry about other ports than the question's is pushed down
    (a question about 587 never lands on 465), and so is a provider entry (Gmail, Microsoft)
-   when the question names no provider.
-5. The decision needs a clear winner (`_sure`); close runners-up become "did you mean", and
+   when the question names no provider; a named provider lifts its entry when the question
+   is about mail settings. A specific concept the question names (starttls, udp, firewall,
+   test...) lifts the entries most of whose phrasings use it and sinks those that never do.
+5. A second opinion, an averaged perceptron trained on the phrasings (terms, ports and
+   question words such as "why" or "which"), nudges the finalists toward its choice.
+6. The knowledge base's out-of-scope examples (DNS records, mailbox admin, other ports...)
+   are indexed like one more entry: when they win, the answer is an honest "outside what I
+   cover".
+7. The decision needs a clear winner (`_sure`); close runners-up become "did you mean", and
    weak matches an honest no_match with the nearest topics.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import heapq
 import itertools
 import math
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from operator import itemgetter
 from pathlib import Path
 
 from rapidfuzz import fuzz, process, utils
@@ -46,25 +55,31 @@ from bot.normalize import strip_slack
 from bot.perceptron import Example, Perceptron, trained
 
 ANSWER_AT = 48.0
-ANSWER_AT_ANCHORED = 46.0
+ANSWER_AT_ANCHORED = 44.0
 MARGIN = 8.0
 MARGIN_RELATED = 5.0
 RUNAWAY_LEAD = 12.0
 RUNAWAY_AT = 30.0
 AGREED_RELIEF = 6.0
+DISPUTE_COST = 4.0
 AGREED_MARGIN_RELIEF = 3.0
-OPINION_WEIGHT = 20.0
+OPINION_WEIGHT = 30.0
 TRAIN_LIMIT = 20_000  # phrasings; a larger base is matched without the second opinion
 SUGGEST_AT = 40.0
 SUGGEST_WITHIN = 12.0
 MAX_SUGGESTIONS = 3
 TYPO_CUTOFF = 84.0
+OUT_OF_SCOPE = "(out of scope)"  # not a valid entry id, so it never clashes with one
+OUTSIDE_NOTE = (
+    "That looks outside what I cover: email ports, TLS for mail, and mail server and client "
+    "settings."
+)
 PHRASE_CUTOFF = 30.0
 EXACT = 97.0  # a phrasing matched this closely is the entry, whatever else scores
-SHORTLIST = 8
+SHORTLIST = 7
 POSTINGS = 400
 RERANK = 5
-PHRASE_POOL = 6
+PHRASE_POOL = 4
 TYPO_CACHE = 10_000
 COSINE_WEIGHT = 50.0
 PHRASE_WEIGHT = 0.4
@@ -75,6 +90,9 @@ PORT_MATCH = 12.0
 PORT_HOME = 3.0
 PORT_MISMATCH = 15.0
 PROVIDER_MISMATCH = 15.0
+PROVIDER_MATCH = 8.0
+CONCEPT_MATCH = 5.0
+CONCEPT_MISMATCH = 6.0
 ANCHORS = frozenset(
     {
         "smtp",
@@ -90,6 +108,10 @@ ANCHORS = frozenset(
         "encrypt",
     }
 )
+# A question about a provider's mail settings, not just its sending or receiving.
+SETTINGS_ANCHORS = ANCHORS - {"send", "receive"}
+# Concepts too broad to tell entries apart (providers have their own adjustment).
+GENERAL_CONCEPTS = PROVIDERS | {"smtp", "send", "receive"}
 
 STOPWORDS = frozenset(
     """
@@ -147,11 +169,14 @@ class Matcher:
     def __init__(self, kb: KnowledgeBase, cache_dir: Path | None = None) -> None:
         self.kb = kb
         self.entries: list[Entry] = sorted(kb.entries.values(), key=lambda e: e.id)
+        self.outside: int | None = None
+        if kb.out_of_scope:
+            self.outside = len(self.entries)
+            self.entries.append(_out_of_scope_entry(kb.out_of_scope))
         self.phrasings: list[list[_Phrasing]] = []
         self.postings: dict[str, list[tuple[int, float]]] = defaultdict(list)
         self.port_postings: dict[int, list[int]] = defaultdict(list)
         self.phrase_postings: list[dict[str, list[int]]] = []
-        self.phrase_norms: list[list[float]] = []
         self.choices: list[list[str]] = []
         self.exact: dict[str, int] = {}
         self.profiles_tf: list[dict[str, float]] = []
@@ -175,12 +200,9 @@ class Matcher:
             for index, tf in hits:
                 squares[index] += (tf * self.idf[term]) ** 2
         self.norms = [math.sqrt(v) or 1.0 for v in squares]
-        for index, postings in enumerate(self.phrase_postings):
-            squares = [0.0] * len(self.phrasings[index])
-            for term, positions in postings.items():
-                for position in positions:
-                    squares[position] += self.idf[term] ** 2
-            self.phrase_norms.append([math.sqrt(v) or 1.0 for v in squares])
+        self.phrase_shares = [
+            self._shares(postings, index) for index, postings in enumerate(self.phrase_postings)
+        ]
         self._typos: dict[str, str] = {}
         self.vocab_list = sorted(self.postings)
         positions = {entry.id: index for index, entry in enumerate(self.entries)}
@@ -202,7 +224,7 @@ class Matcher:
             found = frozenset(terms(words))
             if learn:
                 ports = find_ports(strip_slack(text), self.kb.ports)
-                examples.append((found | _port_features(ports), index))
+                examples.append((found | _port_features(ports) | _cues(words), index))
             for term in found:
                 postings[term].append(len(phrasings) - 1)
             counts.update(found)
@@ -231,8 +253,8 @@ class Matcher:
     def ask(self, question: str) -> Answer:
         """Decide: answered (sure), ambiguous (close runners-up), or no_match."""
         text = strip_slack(question)
-        entities = extract(text, self.kb.ports)
         words = canonical_words(text)
+        entities = extract(text, self.kb.ports, words)
         port_answer = self._port_question(question, words, entities)
         if port_answer:
             return port_answer
@@ -276,6 +298,8 @@ class Matcher:
         cosine = {i: (profile[i] + near[0]) / 2 for i, near in nearest.items()}
         finalists = heapq.nlargest(RERANK, cosine, key=cosine.__getitem__)
         exact = self.exact.get(utils.default_process(" ".join(words)))
+        opinions = self._opinions(query, entities, words)
+        favourite = Perceptron.favourite(opinions) if opinions else None
         for index in [*(self.home.get(port) for port in entities.ports), exact]:
             if index is not None and index not in finalists:
                 finalists.append(index)
@@ -283,7 +307,7 @@ class Matcher:
                 cosine[index] = (profile.get(index, 0.0) + nearest[index][0]) / 2
         pools = {index: nearest[index][1] for index in finalists}
         phrase = self._phrase_scores(" ".join(words), pools)
-        opinion, favourite = self._second_opinion(query, entities, finalists)
+        opinion = _nudges(opinions, finalists)
         scores = []
         for index in finalists:
             if index == exact or phrase.get(index, 0.0) >= EXACT:
@@ -296,23 +320,11 @@ class Matcher:
         scores.sort(key=lambda pair: (-pair[0], self.entries[pair[1]].id))
         return scores, favourite
 
-    def _second_opinion(
-        self, query: list[str], entities: Entities, finalists: list[int]
-    ) -> tuple[dict[int, float], int | None]:
-        """Score nudges for the finalists (0 for the second opinion's best among them, down to
-        -OPINION_WEIGHT for its worst) and its favourite entry overall."""
+    def _opinions(self, query: list[str], entities: Entities, words: list[str]) -> dict[int, float]:
+        """The second opinion's score for every entry its features speak for."""
         if self.second is None:
-            return {}, None
-        scores = self.second.scores(set(query) | _port_features(entities.ports))
-        ours = [scores.get(index, 0.0) for index in finalists]
-        low, high = min(ours, default=0.0), max(ours, default=0.0)
-        if high == low:
-            return {}, Perceptron.favourite(scores)
-        nudges = {
-            index: OPINION_WEIGHT * (value - high) / (high - low)
-            for index, value in zip(finalists, ours, strict=True)
-        }
-        return nudges, Perceptron.favourite(scores)
+            return {}
+        return self.second.scores(set(query) | _port_features(entities.ports) | _cues(words))
 
     def _query_weights(self, query: list[str]) -> tuple[dict[str, float], float]:
         """Squared IDF of each known term, and the query's norm (unknown terms count too)."""
@@ -347,22 +359,36 @@ class Matcher:
             for index in heapq.nlargest(SHORTLIST * 4, rough, key=rough.__getitem__)
         }
 
+    def _shares(self, postings: dict[str, list[int]], index: int) -> dict[str, list[tuple]]:
+        """Per term, each phrasing using it with the term's share of that phrasing's norm
+        (idf squared over the norm), so a question's cosine with a phrasing is a plain sum."""
+        squares = [0.0] * len(self.phrasings[index])
+        for term, positions in postings.items():
+            for position in positions:
+                squares[position] += self.idf[term] ** 2
+        norms = [math.sqrt(v) or 1.0 for v in squares]
+        return {
+            term: [(p, self.idf[term] ** 2 / norms[p]) for p in positions]
+            for term, positions in postings.items()
+        }
+
     def _nearest(
         self, index: int, weights: dict[str, float], norm: float
     ) -> tuple[float, list[int]]:
         """The mean cosine of the entry's two phrasings nearest to the question, and the
         positions of its `PHRASE_POOL` nearest phrasings (the first ones when none shares a
         term), which are all that is worth comparing with rapidfuzz."""
-        dots: dict[int, float] = defaultdict(float)
-        postings = self.phrase_postings[index]
-        for term, weight in weights.items():
-            for position in postings.get(term, ()):
-                dots[position] += weight
-        norms = self.phrase_norms[index]
-        cosines = {position: dot / norms[position] for position, dot in dots.items()}
-        pool = sorted(cosines, key=cosines.__getitem__, reverse=True)[:PHRASE_POOL]
-        best_two = sum(cosines[p] for p in pool[:2])
-        return best_two / (2 * norm), pool or list(range(min(PHRASE_POOL, len(norms))))
+        cosines: dict[int, float] = {}
+        known = cosines.get
+        shares = self.phrase_shares[index]
+        for term in weights:
+            for position, share in shares.get(term, ()):
+                cosines[position] = known(position, 0.0) + share
+        if not cosines:
+            return 0.0, list(range(min(PHRASE_POOL, len(self.phrasings[index]))))
+        nearest = heapq.nlargest(PHRASE_POOL, cosines.items(), key=itemgetter(1))
+        best_two = sum(cosine for _, cosine in nearest[:2])
+        return best_two / (2 * norm), [position for position, _ in nearest]
 
     def _phrase_scores(self, query: str, pools: dict[int, list[int]]) -> dict[int, float]:
         """Best phrasing score per candidate entry, over its nearest phrasings: token_sort_ratio,
@@ -373,17 +399,19 @@ class Matcher:
         if not query:
             return {}
         query_len = len(query.split())
-        best = {}
-        for index, pool in pools.items():
-            choices = [self.choices[index][p] for p in pool]
-            options = {"processor": None, "score_cutoff": PHRASE_CUTOFF}
-            sort_hit = process.extractOne(query, choices, scorer=fuzz.token_sort_ratio, **options)
-            set_hit = process.extractOne(query, choices, scorer=fuzz.token_set_ratio, **options)
-            score = sort_hit[1] if sort_hit else 0.0
-            if set_hit:
-                shorter, longer = sorted((query_len, self.phrasings[index][pool[set_hit[2]]].words))
-                score = max(score, set_hit[1] * (0.55 + 0.45 * shorter / longer))
-            best[index] = score
+        owners = [(index, p) for index, pool in pools.items() for p in pool]
+        choices = [self.choices[index][p] for index, p in owners]
+        options = {"processor": None, "score_cutoff": PHRASE_CUTOFF, "limit": None}
+        best: dict[int, float] = dict.fromkeys(pools, 0.0)
+        for _, score, at in process.extract(
+            query, choices, scorer=fuzz.token_sort_ratio, **options
+        ):
+            index = owners[at][0]
+            best[index] = max(best[index], score)
+        for _, score, at in process.extract(query, choices, scorer=fuzz.token_set_ratio, **options):
+            index, position = owners[at]
+            shorter, longer = sorted((query_len, self.phrasings[index][position].words))
+            best[index] = max(best[index], score * (0.55 + 0.45 * shorter / longer))
         return best
 
     def _fix_typos(self, content: list[str]) -> list[str]:
@@ -416,9 +444,15 @@ class Matcher:
                     adjust += PORT_HOME
             elif entry.ports:
                 adjust -= PORT_MISMATCH / len(entry.ports)
+        specific = entities.concepts - GENERAL_CONCEPTS
+        adjust += CONCEPT_MATCH * len(specific & self.profiles[index])
+        adjust -= CONCEPT_MISMATCH * len(specific - self.mentions[index])
+        mail = bool(entities.ports or entities.concepts & SETTINGS_ANCHORS)
         for provider in self.profiles[index] & PROVIDERS:
             if provider not in entities.concepts:
                 adjust -= PROVIDER_MISMATCH
+            elif mail:
+                adjust += PROVIDER_MATCH
         return adjust
 
     def _decide(
@@ -429,6 +463,11 @@ class Matcher:
         favourite: int | None,
     ) -> Answer:
         top_score = ranked[0][0] if ranked else 0.0
+        if ranked and ranked[0][1] == self.outside:
+            suggestions = self._suggest_from(ranked, limit=MAX_SUGGESTIONS, floor=30.0)
+            return self._answer(
+                question, "no_match", top_score, None, suggestions, entities.ports, OUTSIDE_NOTE
+            )
         if ranked and self._sure(ranked, entities, favourite):
             entry = self.entries[ranked[0][1]]
             return self._answer(question, "answered", top_score, entry, (), entities.ports)
@@ -445,20 +484,24 @@ class Matcher:
         """Answer only a clear winner. A question anchored in the mail domain (a port or a
         protocol word the entry shares) needs a lower score than one that only shares
         general words; a runner-up the winner lists as related (and so shows as a button)
-        needs a smaller margin than an unrelated one; and when the second opinion agrees on
-        the winner, both the score and the margin needed are lower. An anchored winner both
+        needs a smaller margin than an unrelated one. When the second opinion agrees on the
+        winner, both the score and the margin needed are lower; when it prefers another
+        entry, the score needed is higher. A winner about the question's port that both
         opinions agree on, far ahead of every other entry ("our ESP mentions 2525, what is
         it"), needs only RUNAWAY_AT: nothing else in the base is a plausible answer."""
         top_score, top = ranked[0]
         entry = self.entries[top]
-        anchored = bool(set(entities.ports) & set(entry.ports)) or bool(
-            entities.concepts & ANCHORS & self.mentions[top]
-        )
-        agreed = favourite == top
         runner_up_score, runner_up = ranked[1] if len(ranked) > 1 else (0.0, None)
-        if anchored and agreed and top_score - runner_up_score >= RUNAWAY_LEAD:
+        port_anchored = bool(set(entities.ports) & set(entry.ports))
+        agreed = favourite == top
+        if port_anchored and agreed and top_score - runner_up_score >= RUNAWAY_LEAD:
             return top_score >= RUNAWAY_AT
-        needed = (ANSWER_AT_ANCHORED if anchored else ANSWER_AT) - (AGREED_RELIEF if agreed else 0)
+        anchored = port_anchored or bool(entities.concepts & ANCHORS & self.mentions[top])
+        needed = ANSWER_AT_ANCHORED if anchored else ANSWER_AT
+        if agreed:
+            needed -= AGREED_RELIEF
+        elif favourite is not None:
+            needed += DISPUTE_COST
         if top_score < needed:
             return False
         if runner_up is None:
@@ -477,7 +520,9 @@ class Matcher:
         floor: float = SUGGEST_AT - SUGGEST_WITHIN,
     ) -> tuple[Suggestion, ...]:
         return tuple(
-            Suggestion(self.entries[i], round(s, 1)) for s, i in ranked[:limit] if s >= floor
+            Suggestion(self.entries[i], round(s, 1))
+            for s, i in [pair for pair in ranked if pair[1] != self.outside][:limit]
+            if s >= floor
         )
 
     def _answer(
@@ -502,5 +547,41 @@ class Matcher:
         )
 
 
+def _out_of_scope_entry(questions: Sequence[str]) -> Entry:
+    """The knowledge base's out-of-scope examples, indexed like an entry that never answers."""
+    return Entry(
+        id=OUT_OF_SCOPE,
+        question=questions[0],
+        alternates=tuple(questions[1:]),
+        short="",
+        detail="",
+        ports=(),
+        tags=(),
+        sources=(),
+        related=(),
+        reviewed=dt.date.min,
+    )
+
+
 def _port_features(ports: Iterable[int]) -> frozenset[str]:
     return frozenset(f"port:{port}" for port in ports)
+
+
+CUES = frozenset("how why which should best can does is what when where recommend ok safe".split())
+
+
+def _cues(words: Iterable[str]) -> frozenset[str]:
+    return frozenset(f"cue:{w}" for w in words if w in CUES)
+
+
+def _nudges(opinions: dict[int, float], finalists: list[int]) -> dict[int, float]:
+    """Score nudges for the finalists: 0 for the second opinion's best among them, down to
+    -OPINION_WEIGHT for its worst."""
+    ours = [opinions.get(index, 0.0) for index in finalists]
+    low, high = min(ours, default=0.0), max(ours, default=0.0)
+    if high == low:
+        return {}
+    return {
+        index: OPINION_WEIGHT * (value - high) / (high - low)
+        for index, value in zip(finalists, ours, strict=True)
+    }

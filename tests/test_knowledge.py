@@ -131,3 +131,26 @@ def test_cli_exit_status_and_no_traceback(kb_dir: Path) -> None:
     assert ask.returncode == 1
     assert "mailport kb check" in ask.stderr
     assert "Traceback" not in ask.stderr
+
+
+def test_out_of_scope_examples(kb_dir: Path) -> None:
+    (kb_dir / "out-of-scope.yaml").write_text(
+        '- "how do I publish a DMARC record"\n- "what does smtp port 25 do"\n- 42\n',
+        encoding="utf-8",
+    )
+    kb, _ = knowledge.load_with_problems(kb_dir)
+    assert kb.out_of_scope[0] == "how do I publish a DMARC record"
+    messages = "\n".join(_messages(kb_dir))
+    assert "out-of-scope.yaml:#3: must be a question of 1 to 200 characters" in messages
+    assert "out-of-scope.yaml:#2: 'what does smtp port 25 do' repeats port-25:alternates[1]" in (
+        messages
+    )
+    assert "port-25:alternates[1]: 'what does smtp port 25 do' is too close to the examples in" in (
+        messages
+    )
+
+
+def test_out_of_scope_file_is_optional_and_must_be_a_list(kb_dir: Path) -> None:
+    assert knowledge.load(kb_dir).out_of_scope == ()
+    (kb_dir / "out-of-scope.yaml").write_text("question: not a list\n", encoding="utf-8")
+    assert any("expected a list of questions" in m for m in _messages(kb_dir))

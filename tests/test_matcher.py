@@ -7,7 +7,7 @@ import pytest
 from bot import knowledge
 from bot.engine import Engine
 from bot.knowledge import KnowledgeBase
-from bot.matcher import Matcher
+from bot.matcher import OUTSIDE_NOTE, Matcher
 
 
 @pytest.fixture(scope="module")
@@ -46,6 +46,24 @@ def test_a_port_nothing_else_matches_answers_with_its_entry(engine: Engine, ques
         "answered",
         f"port-{answer.ports[0].port}",
     )
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "our SPF record has too many includes, how do we trim it",
+        "how do I move a shared calendar between two office 365 users",
+    ],
+)
+def test_near_topic_questions_are_declined(engine: Engine, question: str) -> None:
+    answer = engine.ask(question)
+    assert (answer.status, answer.entry) == ("no_match", None)
+    assert answer.note == OUTSIDE_NOTE
+
+
+def test_a_provider_named_in_passing_is_not_an_answer(engine: Engine) -> None:
+    answer = engine.ask("can gmail schedule a message to send tomorrow morning")
+    assert answer.status != "answered"
 
 
 def test_587_never_lands_on_465(engine: Engine) -> None:
