@@ -67,6 +67,16 @@ FAMILIES: Mapping[str, str] = {
     **dict.fromkeys(("starttls", "tls", "ssl", "encrypt", "plaintext", "implicit"), "crypto"),
     "send": "smtp",
 }
+SETTINGS_WORDS = frozenset(
+    "port ports server servers setting settings host hostname config configure setup".split()
+)
+CLIENT_WORDS = frozenset(
+    """
+    thunderbird iphone ipad android phone printer scanner copier mfp nas synology postfix exim
+    sendmail relayhost phpmailer nodemailer smtplib laravel django wordpress wp plugin crm erp
+    app apps client clients
+    """.split()
+)
 PORT_WORDS = frozenset({"25", "110", "143", "465", "587", "993", "995"})
 PROVIDERS = frozenset({"gmail", "outlook"})
 
@@ -85,6 +95,8 @@ class Entities:
 
     ports: tuple[int, ...]
     concepts: frozenset[str]
+    settings: bool = False  # asks about configuration: "port", "server", "settings", "host"
+    client: bool = False  # names mail software or a device that sends mail
 
 
 def canonical_words(text: str) -> list[str]:
@@ -145,5 +157,8 @@ def extract(text: str, known_ports: Iterable[int], words: list[str] | None = Non
     if words is None:
         words = canonical_words(text)
     return Entities(
-        ports=find_ports(text, known_ports, words), concepts=frozenset(words) & CONCEPTS
+        ports=find_ports(text, known_ports, words),
+        concepts=frozenset(words) & CONCEPTS,
+        settings=not SETTINGS_WORDS.isdisjoint(words),
+        client=not CLIENT_WORDS.isdisjoint(words),
     )

@@ -447,7 +447,7 @@ class Matcher:
         specific = entities.concepts - GENERAL_CONCEPTS
         adjust += CONCEPT_MATCH * len(specific & self.profiles[index])
         adjust -= CONCEPT_MISMATCH * len(specific - self.mentions[index])
-        mail = bool(entities.ports or entities.concepts & SETTINGS_ANCHORS)
+        mail = _about_mail_settings(entities)
         for provider in self.profiles[index] & PROVIDERS:
             if provider not in entities.concepts:
                 adjust -= PROVIDER_MISMATCH
@@ -488,7 +488,9 @@ class Matcher:
         winner, both the score and the margin needed are lower; when it prefers another
         entry, the score needed is higher. A winner about the question's port that both
         opinions agree on, far ahead of every other entry ("our ESP mentions 2525, what is
-        it"), needs only RUNAWAY_AT: nothing else in the base is a plausible answer."""
+        it"), needs only RUNAWAY_AT: nothing else in the base is a plausible answer. A
+        provider's settings entry answers only questions about mail settings: "gmail
+        calendar settings" gets a "did you mean" at most."""
         top_score, top = ranked[0]
         entry = self.entries[top]
         runner_up_score, runner_up = ranked[1] if len(ranked) > 1 else (0.0, None)
@@ -496,6 +498,8 @@ class Matcher:
         agreed = favourite == top
         if port_anchored and agreed and top_score - runner_up_score >= RUNAWAY_LEAD:
             return top_score >= RUNAWAY_AT
+        if self.profiles[top] & PROVIDERS and not _about_mail_settings(entities):
+            return top_score >= EXACT
         anchored = port_anchored or bool(entities.concepts & ANCHORS & self.mentions[top])
         needed = ANSWER_AT_ANCHORED if anchored else ANSWER_AT
         if agreed:
@@ -545,6 +549,18 @@ class Matcher:
             ports=self.kb.port_rows(involved),
             note=note,
         )
+
+
+def _about_mail_settings(entities: Entities) -> bool:
+    """A port, a protocol word, or configuration words beside sending, receiving or a mail
+    client: what a provider's settings entry answers (not its calendar or licences)."""
+    moving_mail = bool(entities.concepts & {"send", "receive"})
+    return bool(
+        entities.ports
+        or entities.concepts & SETTINGS_ANCHORS
+        or entities.client
+        or (entities.settings and moving_mail)
+    )
 
 
 def _out_of_scope_entry(questions: Sequence[str]) -> Entry:

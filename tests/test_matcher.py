@@ -58,12 +58,35 @@ def test_a_port_nothing_else_matches_answers_with_its_entry(engine: Engine, ques
 def test_near_topic_questions_are_declined(engine: Engine, question: str) -> None:
     answer = engine.ask(question)
     assert (answer.status, answer.entry) == ("no_match", None)
+
+
+def test_out_of_scope_examples_explain_the_no(engine: Engine) -> None:
+    answer = engine.ask("our SPF record has too many includes, how do we trim it")
     assert answer.note == OUTSIDE_NOTE
 
 
-def test_a_provider_named_in_passing_is_not_an_answer(engine: Engine) -> None:
-    answer = engine.ask("can gmail schedule a message to send tomorrow morning")
-    assert answer.status != "answered"
+@pytest.mark.parametrize(
+    "question",
+    [
+        "can gmail schedule a message to send tomorrow morning",
+        "outlook calendar settings to share with my team",
+        "office 365 admin settings for password expiry",
+    ],
+)
+def test_a_provider_named_in_passing_is_not_an_answer(engine: Engine, question: str) -> None:
+    assert engine.ask(question).status != "answered"
+
+
+@pytest.mark.parametrize(
+    ("question", "entry_id"),
+    [
+        ("which port does office 365 want for sending from our copier", "outlook-smtp-settings"),
+        ("gmail imap server name for thunderbird", "gmail-smtp-settings"),
+    ],
+)
+def test_provider_settings_questions(engine: Engine, question: str, entry_id: str) -> None:
+    answer = engine.ask(question)
+    assert (answer.status, answer.entry and answer.entry.id) == ("answered", entry_id)
 
 
 def test_587_never_lands_on_465(engine: Engine) -> None:
