@@ -80,6 +80,7 @@ SHORTLIST = 7
 POSTINGS = 400
 RERANK = 5
 PHRASE_POOL = 4
+TERM_PHRASINGS = 30  # per entry and term, the phrasings where the term weighs most
 TYPO_CACHE = 10_000
 COSINE_WEIGHT = 50.0
 PHRASE_WEIGHT = 0.4
@@ -368,7 +369,11 @@ class Matcher:
                 squares[position] += self.idf[term] ** 2
         norms = [math.sqrt(v) or 1.0 for v in squares]
         return {
-            term: [(p, self.idf[term] ** 2 / norms[p]) for p in positions]
+            term: heapq.nlargest(
+                TERM_PHRASINGS,
+                [(p, self.idf[term] ** 2 / norms[p]) for p in positions],
+                key=itemgetter(1),
+            )
             for term, positions in postings.items()
         }
 
@@ -386,7 +391,7 @@ class Matcher:
                 cosines[position] = known(position, 0.0) + share
         if not cosines:
             return 0.0, list(range(min(PHRASE_POOL, len(self.phrasings[index]))))
-        nearest = heapq.nlargest(PHRASE_POOL, cosines.items(), key=itemgetter(1))
+        nearest = sorted(cosines.items(), key=itemgetter(1), reverse=True)[:PHRASE_POOL]
         best_two = sum(cosine for _, cosine in nearest[:2])
         return best_two / (2 * norm), [position for position, _ in nearest]
 
