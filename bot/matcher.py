@@ -304,8 +304,9 @@ class Matcher:
         for index in [*(self.home.get(port) for port in entities.ports), exact]:
             if index is not None and index not in finalists:
                 finalists.append(index)
-                nearest[index] = self._nearest(index, weights, norm)
-                cosine[index] = (profile.get(index, 0.0) + nearest[index][0]) / 2
+                if index not in nearest:
+                    nearest[index] = self._nearest(index, weights, norm)
+                    cosine[index] = (profile.get(index, 0.0) + nearest[index][0]) / 2
         pools = {index: nearest[index][1] for index in finalists}
         phrase = self._phrase_scores(" ".join(words), pools)
         opinion = _nudges(opinions, finalists)
