@@ -263,7 +263,8 @@ class Matcher:
         return self._decide(question, ranked, entities, favourite)
 
     def _port_question(self, question: str, words: list[str], entities: Entities) -> Answer | None:
-        """Bare or near-bare port questions, and questions only about non-mail ports."""
+        """Bare or near-bare port questions, and questions only about non-mail ports (the
+        note says what they are; nearest topics only when the question says more)."""
         if not entities.ports:
             return None
         answerable = [p for p in entities.ports if self.kb.entry_for_port(p)]
@@ -274,7 +275,9 @@ class Matcher:
         if answerable:
             return None
         notes = " ".join(self.kb.port_note(p) for p in entities.ports)
-        suggestions = self._suggest_from(self._rank(words, entities)[0], limit=MAX_SUGGESTIONS)
+        suggestions: tuple[Suggestion, ...] = ()
+        if rest:  # "port 22?" needs only the note; "send mail over 8080?" has neighbours
+            suggestions = self._suggest_from(self._rank(words, entities)[0], limit=MAX_SUGGESTIONS)
         return self._answer(question, "no_match", 0.0, None, suggestions, entities.ports, notes)
 
     def _rank(

@@ -110,6 +110,13 @@ def test_non_mail_ports_say_what_they_are(engine: Engine, question: str, note: s
     assert answer.status == "no_match"
     assert answer.entry is None
     assert note in answer.note
+    assert answer.suggestions == ()
+
+
+def test_a_non_mail_port_in_a_mail_question_offers_neighbours(engine: Engine) -> None:
+    answer = engine.ask("can I send mail over port 8080")
+    assert "not an email port" in answer.note
+    assert "outgoing-smtp-port" in [s.entry.id for s in answer.suggestions]
 
 
 @pytest.mark.parametrize(
