@@ -410,14 +410,16 @@ class Matcher:
         query_len = len(query.split())
         owners = [(index, p) for index, pool in pools.items() for p in pool]
         choices = [self.choices[index][p] for index, p in owners]
-        options = {"processor": None, "score_cutoff": PHRASE_CUTOFF, "limit": None}
+        options = {"processor": None, "score_cutoff": PHRASE_CUTOFF}
         best: dict[int, float] = dict.fromkeys(pools, 0.0)
-        for _, score, at in process.extract(
+        for _, score, at in process.extract_iter(
             query, choices, scorer=fuzz.token_sort_ratio, **options
         ):
             index = owners[at][0]
             best[index] = max(best[index], score)
-        for _, score, at in process.extract(query, choices, scorer=fuzz.token_set_ratio, **options):
+        for _, score, at in process.extract_iter(
+            query, choices, scorer=fuzz.token_set_ratio, **options
+        ):
             index, position = owners[at]
             shorter, longer = sorted((query_len, self.phrasings[index][position].words))
             best[index] = max(best[index], score * (0.55 + 0.45 * shorter / longer))
