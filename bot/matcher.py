@@ -68,6 +68,7 @@ TRAIN_LIMIT = 20_000  # phrasings; a larger base is matched without the second o
 SUGGEST_AT = 40.0
 SUGGEST_WITHIN = 12.0
 MAX_SUGGESTIONS = 3
+FAVOURITE_FLOOR = 20.0  # the second opinion's choice is offered from this score
 TYPO_CUTOFF = 84.0
 OUT_OF_SCOPE = "(out of scope)"  # not a valid entry id, so it never clashes with one
 OUTSIDE_NOTE = (
@@ -304,7 +305,7 @@ class Matcher:
         exact = self.exact.get(utils.default_process(" ".join(words)))
         opinions = self._opinions(query, entities, words)
         favourite = Perceptron.favourite(opinions) if opinions else None
-        for index in [*(self.home.get(port) for port in entities.ports), exact]:
+        for index in [*(self.home.get(port) for port in entities.ports), exact, favourite]:
             if index is not None and index not in finalists:
                 finalists.append(index)
                 if index not in nearest:
@@ -484,10 +485,28 @@ class Matcher:
             return self._answer(question, "answered", top_score, entry, (), entities.ports)
         if top_score < SUGGEST_AT:
             suggestions = self._suggest_from(ranked, limit=MAX_SUGGESTIONS, floor=30.0)
+            suggestions = self._with_favourite(suggestions, ranked, favourite)
             return self._answer(question, "no_match", top_score, None, suggestions, entities.ports)
         close = [(s, i) for s, i in ranked if s >= top_score - SUGGEST_WITHIN and s >= SUGGEST_AT]
-        suggestions = self._suggest_from(close, limit=MAX_SUGGESTIONS)
+        suggestions = self._with_favourite(
+            self._suggest_from(close, limit=MAX_SUGGESTIONS), ranked, favourite
+        )
         return self._answer(question, "ambiguous", top_score, None, suggestions, entities.ports)
+
+    def _with_favourite(
+        self,
+        suggestions: tuple[Suggestion, ...],
+        ranked: list[tuple[float, int]],
+        favourite: int | None,
+    ) -> tuple[Suggestion, ...]:
+        """Offer the second opinion's choice too, unless nothing supports it."""
+        if favourite is None or favourite == self.outside:
+            return suggestions
+        entry = self.entries[favourite]
+        score = next((s for s, i in ranked if i == favourite), 0.0)
+        if score < FAVOURITE_FLOOR or any(s.entry is entry for s in suggestions):
+            return suggestions
+        return (*suggestions[: MAX_SUGGESTIONS - 1], Suggestion(entry, round(score, 1)))
 
     def _sure(
         self, ranked: list[tuple[float, int]], entities: Entities, favourite: int | None
@@ -591,7 +610,9 @@ def _out_of_scope_entry(questions: Sequence[str]) -> Entry:
 
 
 def _port_features(ports: Iterable[int]) -> frozenset[str]:
-    return frozenset(f"port:{port}" for port in ports)
+    """The second opinion's port features: each port, and whether several are compared."""
+    found = frozenset(f"port:{port}" for port in ports)
+    return found | {"ports:several"} if len(found) > 1 else found
 
 
 CUES = frozenset("how why which should best can does is what when where recommend ok safe".split())

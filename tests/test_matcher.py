@@ -89,6 +89,20 @@ def test_provider_settings_questions(engine: Engine, question: str, entry_id: st
     assert (answer.status, answer.entry and answer.entry.id) == ("answered", entry_id)
 
 
+@pytest.mark.parametrize(
+    "question",
+    [
+        "should our crm use 587 or 465",
+        "which one for the scanner, 465 or 587",
+        "465 or 587 for django",
+    ],
+)
+def test_a_choice_between_ports_offers_the_choosing_entry(engine: Engine, question: str) -> None:
+    answer = engine.ask(question)
+    offered = [answer.entry] if answer.entry else [s.entry for s in answer.suggestions]
+    assert "choose-smtp-port" in [entry.id for entry in offered]
+
+
 def test_587_never_lands_on_465(engine: Engine) -> None:
     for question in ("what is 587", "587?", "is 587 ok", "tell me about 587"):
         answer = engine.ask(question)
