@@ -220,12 +220,13 @@ class Matcher:
         phrasings = []
         postings: dict[str, list[int]] = defaultdict(list)
         for text in entry.phrasings:
-            words = canonical_words(strip_slack(text))
+            plain = strip_slack(text)
+            words = canonical_words(plain)
             processed = utils.default_process(" ".join(words))
             phrasings.append(_Phrasing(index, processed, len(processed.split())))
             found = frozenset(terms(words))
             if learn:
-                ports = find_ports(strip_slack(text), self.kb.ports)
+                ports = find_ports(plain, self.kb.ports, words)
                 examples.append((found | _port_features(ports) | _cues(words), index))
             for term in found:
                 postings[term].append(len(phrasings) - 1)
