@@ -366,7 +366,9 @@ class Matcher:
             for index in heapq.nlargest(SHORTLIST * 4, rough, key=rough.__getitem__)
         }
 
-    def _shares(self, postings: dict[str, list[int]], index: int) -> dict[str, list[tuple]]:
+    def _shares(
+        self, postings: dict[str, list[int]], index: int
+    ) -> dict[str, list[tuple[int, float]]]:
         """Per term, each phrasing using it with the term's share of that phrasing's norm
         (idf squared over the norm), so a question's cosine with a phrasing is a plain sum."""
         squares = [0.0] * len(self.phrasings[index])
