@@ -529,8 +529,9 @@ class Matcher:
         runner_up_score, runner_up = ranked[1] if len(ranked) > 1 else (0.0, None)
         port_anchored = bool(set(entities.ports) & set(entry.ports))
         agreed = favourite == top
-        if port_anchored and agreed and top_score - runner_up_score >= RUNAWAY_LEAD:
-            return top_score >= RUNAWAY_AT
+        runaway = port_anchored and agreed and top_score - runner_up_score >= RUNAWAY_LEAD
+        if runaway and top_score >= RUNAWAY_AT:
+            return True
         if self.profiles[top] & PROVIDERS and not _about_mail_settings(entities):
             return top_score >= EXACT
         anchored = port_anchored or bool(entities.concepts & ANCHORS & self.mentions[top])
