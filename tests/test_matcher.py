@@ -7,7 +7,7 @@ import pytest
 from bot import knowledge
 from bot.engine import Engine
 from bot.knowledge import KnowledgeBase
-from bot.matcher import OUTSIDE_NOTE, Matcher
+from bot.matcher import OUT_OF_SCOPE, OUTSIDE_NOTE, Matcher
 
 
 @pytest.fixture(scope="module")
@@ -58,6 +58,13 @@ def test_a_port_nothing_else_matches_answers_with_its_entry(engine: Engine, ques
 def test_near_topic_questions_are_declined(engine: Engine, question: str) -> None:
     answer = engine.ask(question)
     assert (answer.status, answer.entry) == ("no_match", None)
+
+
+def test_the_out_of_scope_examples_are_never_an_answer_or_a_suggestion(engine: Engine) -> None:
+    for question in engine.kb.out_of_scope:
+        answer = engine.ask(question)
+        assert answer.status == "no_match", question
+        assert OUT_OF_SCOPE not in [s.entry.id for s in answer.suggestions], question
 
 
 def test_out_of_scope_examples_explain_the_no(engine: Engine) -> None:
