@@ -592,8 +592,7 @@ def _about_mail_settings(entities: Entities) -> bool:
     return bool(
         entities.ports
         or entities.concepts & SETTINGS_ANCHORS
-        or entities.client
-        or (entities.settings and moving_mail)
+        or (entities.settings and (moving_mail or entities.client))
     )
 
 

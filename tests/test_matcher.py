@@ -78,6 +78,7 @@ def test_out_of_scope_examples_explain_the_no(engine: Engine) -> None:
         "can gmail schedule a message to send tomorrow morning",
         "outlook calendar settings to share with my team",
         "office 365 admin settings for password expiry",
+        "how do I use scheduled send in the gmail app on my phone",
     ],
 )
 def test_a_provider_named_in_passing_is_not_an_answer(engine: Engine, question: str) -> None:
