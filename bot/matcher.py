@@ -178,7 +178,6 @@ class Matcher:
         self.phrasings: list[list[_Phrasing]] = []
         self.postings: dict[str, list[tuple[int, float]]] = defaultdict(list)
         self.port_postings: dict[int, list[int]] = defaultdict(list)
-        self.phrase_postings: list[dict[str, list[int]]] = []
         self.choices: list[list[str]] = []
         self.exact: dict[str, int] = {}
         self.profiles_tf: list[dict[str, float]] = []
@@ -186,8 +185,11 @@ class Matcher:
         self.mentions: list[frozenset[str]] = []
         learn = sum(len(e.phrasings) for e in self.entries) <= TRAIN_LIMIT
         examples: list[Example] = []
+        phrase_postings: list[dict[str, list[int]]] = []
         for index, entry in enumerate(self.entries):
-            examples += self._index_entry(index, entry, learn)
+            learned, postings = self._index_entry(index, entry, learn)
+            examples += learned
+            phrase_postings.append(postings)
         self.second = trained(examples, len(self.entries), cache_dir) if learn else None
         for hits in self.postings.values():
             hits.sort(key=lambda hit: -hit[1])
@@ -203,16 +205,19 @@ class Matcher:
                 squares[index] += (tf * self.idf[term]) ** 2
         self.norms = [math.sqrt(v) or 1.0 for v in squares]
         self.phrase_shares = [
-            self._shares(postings, index) for index, postings in enumerate(self.phrase_postings)
+            self._shares(postings, index) for index, postings in enumerate(phrase_postings)
         ]
         self._typos: dict[str, str] = {}
         self.vocab_list = sorted(self.postings)
         positions = {entry.id: index for index, entry in enumerate(self.entries)}
         self.home = {port: positions[entry_id] for port, entry_id in kb.port_entries.items()}
 
-    def _index_entry(self, index: int, entry: Entry, learn: bool) -> list[Example]:
+    def _index_entry(
+        self, index: int, entry: Entry, learn: bool
+    ) -> tuple[list[Example], dict[str, list[int]]]:
         """Index one entry (term weight: the square root of the share of its phrasings that
-        use the term) and return its phrasings as training examples for the second opinion."""
+        use the term); return its phrasings as training examples for the second opinion, and
+        which phrasings use each term."""
         examples = []
         counts: Counter[str] = Counter()
         concepts: Counter[str] = Counter()
@@ -246,12 +251,11 @@ class Matcher:
         self.choices.append([p.text for p in phrasings])
         for phrasing in phrasings:
             self.exact.setdefault(phrasing.text, index)
-        self.phrase_postings.append(dict(postings))
         self.profiles_tf.append(profile)
         needed = max(2, 0.34 * total)
         self.profiles.append(frozenset(c for c, k in concepts.items() if k >= needed))
         self.mentions.append(frozenset(concepts))
-        return examples
+        return examples, dict(postings)
 
     def ask(self, question: str) -> Answer:
         """Decide: answered (sure), ambiguous (close runners-up), or no_match."""
@@ -315,13 +319,14 @@ class Matcher:
         pools = {index: nearest[index][1] for index in finalists}
         phrase = self._phrase_scores(" ".join(words), pools)
         opinion = _nudges(opinions, finalists)
+        mail = _about_mail_settings(entities)
         scores = []
         for index in finalists:
             if index == exact or phrase.get(index, 0.0) >= EXACT:
                 scores.append((100.0, index))
                 continue
             score = COSINE_WEIGHT * cosine[index] + PHRASE_WEIGHT * phrase.get(index, 0.0)
-            score += self._entity_adjustment(self.entries[index], index, entities)
+            score += self._entity_adjustment(self.entries[index], index, entities, mail)
             score += opinion.get(index, 0.0)
             scores.append((max(0.0, min(100.0, score)), index))
         scores.sort(key=lambda pair: (-pair[0], self.entries[pair[1]].id))
@@ -445,10 +450,11 @@ class Matcher:
             self._typos[word] = match[0] if match else word
         return self._typos[word]
 
-    def _entity_adjustment(self, entry: Entry, index: int, entities: Entities) -> float:
-        """Ports and providers: agreement lifts an entry, contradiction sinks it. An entry
-        about other ports sinks by PORT_MISMATCH shared among its ports, so the 465 entry
-        sinks for a 587 question while a general entry listing many ports barely moves."""
+    def _entity_adjustment(self, entry: Entry, index: int, entities: Entities, mail: bool) -> float:
+        """Ports, concepts and providers: agreement lifts an entry, contradiction sinks it. An
+        entry about other ports sinks by PORT_MISMATCH shared among its ports, so the 465 entry
+        sinks for a 587 question while a general entry listing many ports barely moves. A named
+        provider lifts its entry only when the question is about `mail` settings."""
         adjust = 0.0
         asked = set(entities.ports)
         if asked:
@@ -462,7 +468,6 @@ class Matcher:
         specific = entities.concepts - GENERAL_CONCEPTS
         adjust += CONCEPT_MATCH * len(specific & self.profiles[index])
         adjust -= CONCEPT_MISMATCH * len(specific - self.mentions[index])
-        mail = _about_mail_settings(entities)
         for provider in self.profiles[index] & PROVIDERS:
             if provider not in entities.concepts:
                 adjust -= PROVIDER_MISMATCH
