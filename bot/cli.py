@@ -97,13 +97,13 @@ def cmd_serve(args: argparse.Namespace) -> int:
 def cmd_report(args: argparse.Namespace) -> int:
     """Print the most asked unanswered questions and the most down-voted answers."""
     from bot.render import text as render_text
-    from bot.store import SQLiteStore
+    from bot.store import SQLiteDB
 
     path = args.settings.db_path
     if not path.exists():
         print(f"No feedback yet: {path} does not exist (set MAILPORT_DB to the bot's database).")
         return EXIT_OK
-    store = SQLiteStore(path)
+    store = SQLiteDB(path)
     try:
         unanswered, downvoted = store.top_unanswered(args.limit), store.most_downvoted(args.limit)
     finally:
@@ -207,6 +207,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `mailport` console script."""
     from bot.knowledge import KnowledgeError
     from bot.settings import Settings, SettingsError
+    from bot.store.base import StoreError
 
     args = build_parser().parse_args(argv)
     try:
@@ -214,14 +215,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.knowledge is None:
             args.knowledge = args.settings.knowledge_dir
         return args.func(args)
-    except SettingsError as exc:
+    except (SettingsError, StoreError) as exc:
         print(f"mailport: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except KnowledgeError as exc:
-        print(
-            f"mailport: the knowledge base has problems (run `mailport kb check`):\n{exc}",
-            file=sys.stderr,
-        )
+        first, more = exc.problems[0], len(exc.problems) - 1
+        rest = f" (and {more} more)" if more else ""
+        print(f"mailport: {first}{rest}; run mailport kb check for details", file=sys.stderr)
         return EXIT_PROBLEMS
     except BrokenPipeError:
         return EXIT_OK

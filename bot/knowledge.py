@@ -170,6 +170,10 @@ def load_with_problems(directory: Path | None = None) -> tuple[KnowledgeBase, li
     """Load what is valid and return it with every problem found on the way."""
     root = directory or default_dir()
     problems: list[Problem] = []
+    if not root.is_dir():
+        why = "not a directory" if root.exists() else "no such directory"
+        problems.append(Problem(_rel(root), "", "", f"{why} (the knowledge base is a folder)"))
+        return KnowledgeBase(entries={}, ports={}), problems
     ports = _load_ports(root / "ports.yaml", problems)
     entries: dict[str, Entry] = {}
     entry_files = sorted((root / "entries").glob("*.yaml")) if (root / "entries").is_dir() else []
@@ -211,6 +215,8 @@ def _read_yaml(path: Path, problems: list[Problem]) -> Any:
             return yaml.load(fh, Loader=_LOADER)
     except FileNotFoundError:
         problems.append(Problem(_rel(path), "", "", "file not found"))
+    except OSError as exc:
+        problems.append(Problem(_rel(path), "", "", f"cannot read: {exc.strerror or exc}"))
     except (yaml.YAMLError, UnicodeDecodeError) as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark else ""

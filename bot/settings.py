@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+import math
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -62,7 +63,7 @@ class Settings:
             check_user_window=read("MAILPORT_CHECK_USER_WINDOW", _positive, 600.0),
             check_cache_ttl=read("MAILPORT_CHECK_CACHE_TTL", _non_negative, 300.0),
             helo_name=read("MAILPORT_HELO_NAME", str, "mailport.invalid"),
-            check_ca_file=read("MAILPORT_CHECK_CA_FILE", _existing_file, None),
+            check_ca_file=read("MAILPORT_CHECK_CA_FILE", _ca_file, None),
         )
 
     def require_slack(self, socket_mode: bool) -> None:
@@ -126,11 +127,17 @@ def _bounded_int(low: int, high: int) -> Callable[[str], int]:
     return parse
 
 
+MAX_SECONDS = 7 * 24 * 3600.0
+
+
 def _number(raw: str) -> float:
     try:
-        return float(raw)
+        value = float(raw)
     except ValueError:
         raise ValueError(f"expected a number of seconds, got {raw!r}") from None
+    if not math.isfinite(value) or value > MAX_SECONDS:
+        raise ValueError(f"expected a number of seconds up to {MAX_SECONDS:.0f}, got {raw!r}")
+    return value
 
 
 def _positive(raw: str) -> float:
@@ -147,10 +154,17 @@ def _non_negative(raw: str) -> float:
     return value
 
 
-def _existing_file(raw: str) -> Path:
+def _ca_file(raw: str) -> Path:
+    import ssl
+
     path = Path(raw)
     if not path.is_file():
         raise ValueError(f"no such file: {raw}")
+    try:
+        ssl.create_default_context().load_verify_locations(cafile=str(path))
+    except (ssl.SSLError, OSError, ValueError) as exc:
+        reason = getattr(exc, "reason", None) or getattr(exc, "strerror", None) or exc
+        raise ValueError(f"{raw} is not a PEM bundle of CA certificates ({reason})") from None
     return path
 
 

@@ -74,15 +74,15 @@ class Checker:
             raise CheckInputError("--mx needs a domain name, not an IP address.")
         return CheckRequest(clean, parse_ports(tuple(ports), clean.name, mx), mx)
 
-    def cached(self, request: CheckRequest) -> CheckReport | None:
+    async def cached(self, request: CheckRequest) -> CheckReport | None:
         """A recent report for the same target, if the cache holds one."""
-        return self.report_for(request.cache_key)
+        return await self.report_for(request.cache_key)
 
-    def report_for(self, ref: str) -> CheckReport | None:
+    async def report_for(self, ref: str) -> CheckReport | None:
         """A cached report by its `ref` (the value of the Details button), if still cached."""
         if self.store is None or self.settings.check_cache_ttl <= 0 or not ref.startswith("check:"):
             return None
-        text = self.store.cache_get(ref)
+        text = await self.store.cache_get(ref)
         if text is None:
             return None
         report = CheckReport.from_dict(json.loads(text))
@@ -92,13 +92,14 @@ class Checker:
     async def run(self, request: CheckRequest, user: str | None = None) -> CheckReport:
         """A report: cached if recent, the running check of the same target if there is one,
         else a new live check, charged to `user`'s rate limit."""
-        report = self.cached(request)
+        report = await self.cached(request)
         if report is not None:
             return report
         key = request.cache_key
+        if key not in self._running:
+            await self._charge(user)
         running = self._running.get(key)
         if running is None:
-            self._charge(user)
             running = asyncio.ensure_future(self._queued(request))
             self._running[key] = running
             running.add_done_callback(lambda _: self._running.pop(key, None))
@@ -113,7 +114,7 @@ class Checker:
             self._slots.release()
         if self.store is not None and self.settings.check_cache_ttl > 0:
             report.ref = request.cache_key
-            self.store.cache_put(
+            await self.store.cache_put(
                 request.cache_key, json.dumps(report.to_dict()), self.settings.check_cache_ttl
             )
         return report
@@ -139,11 +140,11 @@ class Checker:
         """`prepare` then `run`."""
         return await self.run(self.prepare(host, ports, mx), user)
 
-    def _charge(self, user: str | None) -> None:
+    async def _charge(self, user: str | None) -> None:
         if user is None or self.store is None:
             return
         limit, window = self.settings.check_user_limit, self.settings.check_user_window
-        if not self.store.allow(f"check-user:{user}", limit, window):
+        if not await self.store.allow(f"check-user:{user}", limit, window):
             minutes = max(1, round(window / 60))
             raise CheckLimited(
                 f"You have run {limit} live checks in the last {minutes} minutes; "

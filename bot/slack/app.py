@@ -4,7 +4,10 @@
 - `@mailport ...` in a channel is answered in a thread; a DM is answered in the DM.
 - Buttons: feedback votes, "did you mean" suggestions, related questions, share.
 - A retried or doubly delivered event (app_mention + message.im) is answered once.
-- A failure is logged and the user gets a short apology, never silence.
+- A failure is logged and the user gets a short apology, never silence; a reply Slack
+  itself would not take (rate limit, lost connection, a foreign `response_url`) is logged
+  and dropped, never re-sent or apologised for.
+- Nothing before the ack waits for the store: dedupe and recording run with the reply.
 
 Every listener acks (or returns, for events) at once and hands anything slow to
 `Background`, so the app runs with `process_before_response=True`: Slack's HTTP response
@@ -14,7 +17,6 @@ wait for replies still in flight (Bolt's own listener tasks are not tracked).
 
 from __future__ import annotations
 
-import asyncio
 import functools
 import json
 import logging
@@ -25,10 +27,6 @@ from typing import Any
 
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.response import BoltResponse
-from slack_sdk.http_retry.builtin_async_handlers import (
-    AsyncConnectionErrorRetryHandler,
-    AsyncRateLimitErrorRetryHandler,
-)
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.answers import Answer, PortCard
@@ -40,6 +38,7 @@ from bot.render import blocks
 from bot.render import check as check_render
 from bot.render.blocks import Message
 from bot.settings import Settings
+from bot.slack.delivery import describe, retry_handlers, why_undelivered
 from bot.slack.followup import Followup, post_response
 from bot.slack.tasks import Background
 from bot.store import Store
@@ -52,6 +51,7 @@ REF_MAX = 1900
 HOME_ITEMS = 10
 REPLY_CACHE = 1024
 EXPIRED = "That result has expired; please run the check again."
+EXPIRED_ANSWER = "That answer has left the knowledge base; please ask again."
 
 Result = Answer | PortCard | Help | Message
 Body = dict[str, Any]
@@ -64,10 +64,7 @@ def make_client(settings: Settings, session: Any = None) -> AsyncWebClient:
         token=settings.slack_bot_token,
         base_url=settings.slack_api_url or AsyncWebClient.BASE_URL,
         session=session,
-        retry_handlers=[
-            AsyncConnectionErrorRetryHandler(),
-            AsyncRateLimitErrorRetryHandler(max_retry_count=2),
-        ],
+        retry_handlers=retry_handlers(),
     )
 
 
@@ -174,7 +171,7 @@ class Mailport:
     def entry_answer(self, entry_id: str) -> Answer | Message:
         """One knowledge entry as an answer (for suggestion and related-question buttons)."""
         answer = self.engine.entry_answer(entry_id)
-        return answer or blocks.notice("That answer has left the knowledge base; please ask again.")
+        return answer or blocks.notice(EXPIRED_ANSWER)
 
     def render(
         self, result: Result, *, share: bool = False, shared_by: str | None = None
@@ -199,7 +196,7 @@ class Mailport:
     def remember(self, reply: Reply) -> None:
         """Count a question the bot could not answer (after the response has gone)."""
         if reply.unanswered:
-            asyncio.get_running_loop().call_soon(self.store.record_unanswered, reply.unanswered)
+            self.background.start(self.store.record_unanswered(reply.unanswered), "count")
 
     def prepare_check(self, check: Check) -> CheckRequest | Message:
         """A validated `check HOST [PORTS] [--mx]`, or a message saying what is wrong with it."""
@@ -216,24 +213,31 @@ class Mailport:
             return blocks.notice(blocks.escape(str(exc)))
         return check_render.to_message(report)
 
-    def first_delivery(self, body: Body, event: Body) -> bool:
+    async def first_delivery(self, body: Body, event: Body) -> bool:
         """False for Slack's retries and for the second event of one message (mention + DM)."""
         keys = [f"msg:{event.get('channel')}:{event.get('ts')}"]
         if body.get("event_id"):
             keys.insert(0, f"event:{body['event_id']}")
-        return all(self.store.first_time(key, DEDUPE_TTL) for key in keys)
+        fresh = [await self.store.first_time(key, DEDUPE_TTL) for key in keys]
+        return all(fresh)
 
     def later(self, body: Body, work: Coroutine[Any, Any, None]) -> None:
-        """Run `work` after the response to Slack; a failure is logged and apologised for."""
+        """Run `work` after the response to Slack (shed when too much is pending). A failure
+        is logged and apologised for, unless it was Slack refusing or losing the reply."""
+        what = describe(body)
 
         async def safely() -> None:
             try:
                 await work
             except Exception as error:
-                log.error("reply failed: %r", error, exc_info=error)
+                undelivered = why_undelivered(error)
+                if undelivered:
+                    log.warning("reply for %s not delivered: %s", what, undelivered)
+                    return
+                log.error("reply for %s failed: %r", what, error, exc_info=error)
                 await self.apologise(body)
 
-        self.background.start(safely())
+        self.background.start(safely(), f"reply for {what}")
 
     # --- slash command ----------------------------------------------------------------------
 
@@ -262,15 +266,18 @@ class Mailport:
 
     async def on_mention(self, body: Body, event: Body) -> None:
         """`@mailport ...` in a channel (or a DM)."""
-        if not _from_bot_or_edit(event) and self.first_delivery(body, event):
-            self.later(body, self.answer_event(event))
+        if not _from_bot_or_edit(event):
+            self.later(body, self.answer_once(body, event))
 
     async def on_message(self, body: Body, event: Body) -> None:
         """A message in the bot's DM; every other message event is ignored."""
-        if event.get("channel_type") != "im" or _from_bot_or_edit(event):
-            return
-        if self.first_delivery(body, event):
-            self.later(body, self.answer_event(event))
+        if event.get("channel_type") == "im" and not _from_bot_or_edit(event):
+            self.later(body, self.answer_once(body, event))
+
+    async def answer_once(self, body: Body, event: Body) -> None:
+        """Answer an event unless it was already answered (a retry, or mention + DM)."""
+        if await self.first_delivery(body, event):
+            await self.answer_event(event)
 
     async def answer_event(self, event: Body) -> None:
         """Reply in the thread of a channel message, or in the DM."""
@@ -307,8 +314,8 @@ class Mailport:
     async def publish_home(self, user_id: str) -> None:
         """Publish the Home tab for one user, from the store's current lists."""
         view = blocks.home_view(
-            self.store.top_unanswered(HOME_ITEMS),
-            self.store.most_downvoted(HOME_ITEMS),
+            await self.store.top_unanswered(HOME_ITEMS),
+            await self.store.most_downvoted(HOME_ITEMS),
             self.engine.kb,
         )
         await self.client.views_publish(user_id=user_id, view=view)
@@ -327,8 +334,14 @@ class Mailport:
     async def vote(self, body: Body, action: Body) -> None:
         """Helpful / Not helpful: one vote per user and entry, thanked privately."""
         helpful = action["action_id"] == "helpful"
-        self.store.record_vote(action["value"], body["user"]["id"], helpful)
-        await Followup(self.client, body).note(blocks.feedback_thanks(helpful))
+        entry_id = action.get("value")
+        followup = Followup(self.client, body)
+        if not isinstance(entry_id, str) or entry_id not in self.engine.kb.entries:
+            log.warning("vote refused: %r is not an entry", str(entry_id)[:80])
+            await followup.note(blocks.notice(EXPIRED_ANSWER))
+            return
+        await self.store.record_vote(entry_id, followup.user, helpful)
+        await followup.note(blocks.feedback_thanks(helpful))
 
     async def show_suggestion(self, body: Body, action: Body) -> None:
         """A "did you mean" button: the message becomes that answer."""
@@ -350,11 +363,9 @@ class Mailport:
     async def check_details(self, body: Body, action: Body) -> None:
         """ "Details" under a check report: steps, banner, TLS and certificate per port."""
         followup = Followup(self.client, body)
-        report = self.checker.report_for(action["value"])
+        report = await self.checker.report_for(str(action.get("value")))
         if report is None:
-            await followup.note(
-                blocks.notice("That result has expired; please run the check again.")
-            )
+            await followup.note(blocks.notice(EXPIRED))
             return
         detail, text = check_render.to_detail_blocks(report)
         await followup.add(Message(text=text, blocks=tuple(detail)))

@@ -16,6 +16,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 
 from bot.render.blocks import Message
+from bot.slack.delivery import Undeliverable, trusted_response_url
 
 log = logging.getLogger(__name__)
 
@@ -24,12 +25,19 @@ class ResponseUrlError(RuntimeError):
     """Slack refused a `response_url` post."""
 
 
-async def post_response(client: AsyncWebClient, url: str, body: dict[str, Any]) -> None:
-    """POST `body` to a `response_url` on the client's shared session, retrying 429s."""
+async def post_response(client: AsyncWebClient, url: Any, body: dict[str, Any]) -> None:
+    """POST `body` to a `response_url` on the client's shared session, retrying 429s.
+
+    Raises `Undeliverable` for a URL that is not Slack's (nothing is sent), and
+    `ResponseUrlError` when Slack refuses the post."""
+    if not isinstance(url, str) or not trusted_response_url(url, client.base_url):
+        raise Undeliverable(f"response_url {str(url)[:80]!r} is not Slack's; dropped")
     webhook = AsyncWebhookClient(
         url, session=client.session, timeout=client.timeout, retry_handlers=client.retry_handlers
     )
     response = await webhook.send_dict(body)
+    if response.status_code == 429:
+        raise Undeliverable("response_url still rate-limited after waiting as Slack asked")
     if response.status_code != 200:
         raise ResponseUrlError(f"response_url answered {response.status_code}: {response.body}")
 

@@ -23,10 +23,11 @@ from slack_bolt.async_app import AsyncApp
 
 from bot.check import Checker
 from bot.engine import Engine
-from bot.settings import Settings
+from bot.settings import Settings, SettingsError
 from bot.slack.app import build_app, make_client
+from bot.slack.endpoint import MAX_BODY, Endpoint
 from bot.slack.tasks import Background
-from bot.store import SQLiteStore, Store
+from bot.store import ResilientStore, SQLiteStore, Store
 
 log = logging.getLogger("mailport.slack")
 
@@ -48,9 +49,19 @@ class HttpServer:
         return f"http://{self.host}:{self.port}"
 
 
-def _healthz(engine: Engine) -> web.RequestHandler:
+def _healthz(
+    engine: Engine, store: Store, background: Background, endpoint: Endpoint
+) -> web.RequestHandler:
     async def healthz(_: web.Request) -> web.Response:
-        return web.json_response({"ok": True, "entries": len(engine.kb.entries)})
+        return web.json_response(
+            {
+                "ok": True,
+                "entries": len(engine.kb.entries),
+                "store": getattr(store, "health", "ok"),
+                "replies": {"pending": len(background), **background.counts},
+                "requests": dict(endpoint.counts),
+            }
+        )
 
     return healthz
 
@@ -78,13 +89,20 @@ async def http_server(
     async with aiohttp.ClientSession() as session, _drained() as background:
         client = make_client(settings, session)
         app = build_app(engine, store, settings, client, background, checker)
-        web_app = app.web_app(path=EVENTS_PATH)
-        web_app.router.add_get(HEALTH_PATH, _healthz(engine))
+        endpoint = Endpoint(app, settings.slack_signing_secret)
+        web_app = web.Application(client_max_size=MAX_BODY)
+        web_app.router.add_post(EVENTS_PATH, endpoint.handle)
+        web_app.router.add_get(HEALTH_PATH, _healthz(engine, store, background, endpoint))
         runner = web.AppRunner(web_app, access_log=None)
         await runner.setup()
         try:
-            site = web.TCPSite(runner, host, settings.port if port is None else port)
-            await site.start()
+            wanted = settings.port if port is None else port
+            site = web.TCPSite(runner, host, wanted)
+            try:
+                await site.start()
+            except OSError as exc:
+                reason = exc.strerror or str(exc)
+                raise SettingsError(f"PORT {wanted}: cannot listen on {host} ({reason})") from None
             bound = runner.addresses[0][1]
             log.info("listening on http://%s:%s%s", host, bound, EVENTS_PATH)
             yield HttpServer(app=app, host=host, port=bound)
@@ -122,7 +140,7 @@ async def run(settings: Settings, socket: bool) -> None:
     retrying to reach Slack; the context managers then close the server and drain replies.
     """
     engine = Engine.load(settings.knowledge_dir, settings.cache_dir)
-    store = SQLiteStore(settings.db_path)
+    store = ResilientStore(SQLiteStore(settings.db_path))
     main = asyncio.current_task()
     assert main is not None
     loop = asyncio.get_running_loop()
@@ -139,7 +157,7 @@ async def run(settings: Settings, socket: bool) -> None:
         main.uncancel()
         log.info("stopped")
     finally:
-        store.close()
+        await store.close()
 
 
 def _freeze_startup_objects() -> None:

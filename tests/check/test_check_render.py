@@ -111,12 +111,12 @@ def test_blocks_escape_server_text_and_offer_details(report: CheckReport) -> Non
     assert "`tick`" not in text
 
 
-def test_details_come_back_from_the_cache(checked: tuple[Checker, CheckReport]) -> None:
+async def test_details_come_back_from_the_cache(checked: tuple[Checker, CheckReport]) -> None:
     checker, report = checked
     assert report.ref == "check:smtp.expired.example.net:465,587:host"
-    again = checker.report_for(report.ref)
+    again = await checker.report_for(report.ref)
     assert again is not None and again.cached and again.results() == report.results()
-    assert checker.report_for("entry:anything") is None
+    assert await checker.report_for("entry:anything") is None
 
 
 def _offline_dns(monkeypatch: pytest.MonkeyPatch) -> None:

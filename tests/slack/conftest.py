@@ -67,10 +67,10 @@ def settings(fake: FakeSlack, tmp_path: Path) -> Settings:
 
 
 @pytest.fixture
-def store(settings: Settings) -> Iterator[SQLiteStore]:
+async def store(settings: Settings) -> AsyncIterator[SQLiteStore]:
     db = SQLiteStore(settings.db_path)
     yield db
-    db.close()
+    await db.close()
 
 
 @pytest.fixture

@@ -58,9 +58,9 @@ async def test_feedback_is_stored_and_thanked(slack: SlackClient, store: SQLiteS
     assert note["user"] == "U2" and note["thread_ts"] == "1.5"
     await slack.click("not_helpful", "port-465", user="U1", ephemeral=False)
     await slack.fake.wait_for("chat.postEphemeral", count=2)
-    votes = store.votes("port-465")
+    votes = await store.votes("port-465")
     assert (votes.helpful, votes.not_helpful) == (0, 2)
-    assert store.most_downvoted()[0].entry_id == "port-465"
+    assert (await store.most_downvoted())[0].entry_id == "port-465"
 
 
 async def test_suggestion_replaces_private_message(slack: SlackClient, engine: Engine) -> None:

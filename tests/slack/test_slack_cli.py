@@ -16,7 +16,7 @@ import aiohttp
 import pytest
 from slack_harness import SECRET, FakeSlack, sign
 
-from bot.store import SQLiteStore
+from bot.store import SQLiteDB
 
 MAILPORT = [sys.executable, "-m", "bot"]
 SLACK_VARS = ("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", "SLACK_APP_TOKEN", "SLACK_API_URL", "PORT")
@@ -118,7 +118,7 @@ async def test_serve_answers_signed_commands(served: str) -> None:
 
 def test_report_prints_both_lists(tmp_path: Path) -> None:
     db = tmp_path / "mailport.db"
-    store = SQLiteStore(db)
+    store = SQLiteDB(db)
     for _ in range(3):
         store.record_unanswered("does port 2526 work?")
     store.record_vote("port-465", "U1", helpful=False)

@@ -72,7 +72,7 @@ async def test_no_match_is_honest_and_noted(slack: SlackClient, store: SQLiteSto
     again = await slack.command("qwzx vbnm plokij")
     assert again == answer
     await slack.fake.quiet(0.05)
-    [noted] = store.top_unanswered()
+    [noted] = await store.top_unanswered()
     assert (noted.question, noted.count) == ("qwzx vbnm plokij", 2)
 
 

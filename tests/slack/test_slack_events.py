@@ -101,8 +101,8 @@ async def test_rate_limited_reply_is_retried(slack: SlackClient) -> None:
 
 
 async def test_app_home_shows_curator_lists(slack: SlackClient, store: SQLiteStore) -> None:
-    store.record_unanswered("does <!channel> use port 1234?")
-    store.record_vote("port-465", "U1", helpful=False)
+    await store.record_unanswered("does <!channel> use port 1234?")
+    await store.record_vote("port-465", "U1", helpful=False)
     await slack.event(
         {
             "type": "app_home_opened",

@@ -1,0 +1,129 @@
+"""A store that never stalls or fails the bot: every call has a deadline, and while the
+database is away (locked, down, timing out) the bot goes on without it.
+
+- Dedupe and rate limits are always kept in memory too, so an outage never lets a retry be
+  answered twice by this process; when the database answers, its (shared) verdict wins.
+- The check cache falls back to memory; votes and unanswered questions are not recorded.
+- After a failure the database is left alone for `RETRY_SECONDS`, so calls do not queue
+  behind a stuck one; then the next call tries it again, and recovery is automatic.
+- One log line when the store goes, one a minute while it stays away, one when it is back.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
+
+from bot.store.base import Store, Unanswered, Votes
+from bot.store.memory import MemoryStore
+
+T = TypeVar("T")
+
+log = logging.getLogger("mailport.store")
+
+CALL_SECONDS = 0.5
+RETRY_SECONDS = 2.0
+LOG_EVERY = 60.0
+
+
+class ResilientStore:
+    """`Store` around another `Store`: a deadline per call and a memory fallback."""
+
+    def __init__(
+        self,
+        store: Store,
+        timeout: float = CALL_SECONDS,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.store = store
+        self.memory = MemoryStore()
+        self.timeout = timeout
+        self._clock = clock
+        self._down_since: float | None = None
+        self._retry_at = 0.0
+        self._logged_at = 0.0
+        self.skipped = 0
+
+    @property
+    def health(self) -> str:
+        """`ok`, or `degraded` while the database is away."""
+        return "ok" if self._down_since is None else "degraded"
+
+    async def _try(self, call: Callable[[], Awaitable[T]], fallback: T) -> T:
+        """`call()` within the deadline, or `fallback` when the database is away."""
+        now = self._clock()
+        if self._down_since is not None and now < self._retry_at:
+            self._skip(now)
+            return fallback
+        try:
+            result = await asyncio.wait_for(call(), self.timeout)
+        except Exception as exc:  # any failure of the database, whatever its driver raises
+            self._failed(now, exc)
+            return fallback
+        if self._down_since is not None:
+            log.warning(
+                "store is back after %.0f s (%d operations went without it)",
+                now - self._down_since,
+                self.skipped,
+            )
+            self._down_since, self.skipped = None, 0
+        return result
+
+    def _failed(self, now: float, exc: Exception) -> None:
+        self._retry_at = now + RETRY_SECONDS
+        reason = str(exc)[:200] or type(exc).__name__
+        if self._down_since is None:
+            self._down_since, self._logged_at, self.skipped = now, now, 1
+            log.error(
+                "store unavailable (%s): answering without recording; dedupe and rate "
+                "limits in memory until it is back",
+                reason,
+            )
+        else:
+            self._skip(now, reason)
+
+    def _skip(self, now: float, reason: str = "still failing") -> None:
+        self.skipped += 1
+        if now - self._logged_at >= LOG_EVERY:
+            self._logged_at = now
+            log.error(
+                "store still unavailable (%s); %d operations without it", reason, self.skipped
+            )
+
+    async def first_time(self, key: str, ttl: float) -> bool:
+        fresh_here = self.memory.seen(key, ttl)
+        return await self._try(lambda: self.store.first_time(key, ttl), fresh_here) and fresh_here
+
+    async def record_vote(self, entry_id: str, user: str, helpful: bool) -> None:
+        await self._try(lambda: self.store.record_vote(entry_id, user, helpful), None)
+
+    async def votes(self, entry_id: str) -> Votes:
+        return await self._try(lambda: self.store.votes(entry_id), Votes(entry_id, 0, 0))
+
+    async def record_unanswered(self, question: str) -> None:
+        await self._try(lambda: self.store.record_unanswered(question), None)
+
+    async def top_unanswered(self, limit: int = 10) -> list[Unanswered]:
+        return await self._try(lambda: self.store.top_unanswered(limit), [])
+
+    async def most_downvoted(self, limit: int = 10) -> list[Votes]:
+        return await self._try(lambda: self.store.most_downvoted(limit), [])
+
+    async def allow(self, key: str, limit: int, window: float) -> bool:
+        here = await self.memory.allow(key, limit, window)
+        return await self._try(lambda: self.store.allow(key, limit, window), here)
+
+    async def cache_get(self, key: str) -> str | None:
+        here = await self.memory.cache_get(key)
+        found = await self._try(lambda: self.store.cache_get(key), here)
+        return found if found is not None else here
+
+    async def cache_put(self, key: str, value: str, ttl: float) -> None:
+        await self.memory.cache_put(key, value, ttl)
+        await self._try(lambda: self.store.cache_put(key, value, ttl), None)
+
+    async def close(self) -> None:
+        await self._try(self.store.close, None)
