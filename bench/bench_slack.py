@@ -202,7 +202,12 @@ async def measure(total: int, concurrency: int, rounds: int, distinct: bool) -> 
             BARE: ([sys.executable, __file__, "--bare", str(ports[BARE])], slack),
             MAILPORT: (
                 [sys.executable, "-m", "bot", "serve"],
-                {**slack, "PORT": str(ports[MAILPORT]), "MAILPORT_DB": f"{tmp}/bench.db"},
+                {
+                    **slack,
+                    "PORT": str(ports[MAILPORT]),
+                    "MAILPORT_HOST": "127.0.0.1",
+                    "MAILPORT_DB": f"{tmp}/bench.db",
+                },
             ),
         }
         processes = [await start(args, env, ports[name]) for name, (args, env) in commands.items()]

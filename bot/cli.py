@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, BinaryIO
 
 from bot import __version__
 
@@ -34,14 +35,18 @@ def cmd_ask(args: argparse.Namespace) -> int:
 
     engine = _engine(args)
     if args.question:
-        questions: Sequence[str] = [" ".join(args.question)]
-    elif not sys.stdin.isatty():
-        questions = (line.rstrip("\n") for line in sys.stdin)  # type: ignore[assignment]
+        questions: Iterable[str | None] = [_text(" ".join(args.question))]
+    elif sys.stdin is not None and not sys.stdin.isatty():
+        questions = _lines(sys.stdin.buffer)
     else:
         print("mailport ask: give a question, or pipe one question per line", file=sys.stderr)
         return EXIT_USAGE
-    first = True
-    for question in questions:
+    first, status = True, EXIT_OK
+    for number, question in enumerate(questions, 1):
+        if question is None:
+            print(f"mailport ask: line {number} is not UTF-8 text; skipped", file=sys.stderr)
+            status = EXIT_USAGE
+            continue
         result = engine.ask(question)
         if args.json:
             sys.stdout.write(json.dumps(render_json.answer(result), ensure_ascii=False) + "\n")
@@ -51,7 +56,21 @@ def cmd_ask(args: argparse.Namespace) -> int:
             )
         sys.stdout.flush()
         first = False
-    return EXIT_OK
+    return status
+
+
+def _text(arg: str) -> str:
+    """A command-line argument as printable text (undecodable bytes become U+FFFD)."""
+    return arg.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+
+
+def _lines(stream: BinaryIO) -> Iterator[str | None]:
+    """Each input line decoded as UTF-8, or None for a line that is not UTF-8."""
+    for raw in stream:
+        try:
+            yield raw.decode("utf-8").rstrip("\r\n")
+        except UnicodeDecodeError:
+            yield None
 
 
 def cmd_port(args: argparse.Namespace) -> int:
@@ -210,11 +229,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     from bot.store.base import StoreError
 
     args = build_parser().parse_args(argv)
+    if sys.stdout is None:
+        print("mailport: standard output is closed", file=sys.stderr)
+        return EXIT_PROBLEMS
     try:
         args.settings = Settings.from_env()
         if args.knowledge is None:
             args.knowledge = args.settings.knowledge_dir
-        return args.func(args)
+        if args.knowledge is not None and not args.knowledge.is_dir():
+            raise SettingsError(
+                f"MAILPORT_KNOWLEDGE (or --knowledge) {args.knowledge} is not a directory"
+            )
+        status: int = args.func(args)
+        sys.stdout.flush()
+        return status
     except (SettingsError, StoreError) as exc:
         print(f"mailport: {exc}", file=sys.stderr)
         return EXIT_USAGE
@@ -224,4 +252,27 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"mailport: {first}{rest}; run mailport kb check for details", file=sys.stderr)
         return EXIT_PROBLEMS
     except BrokenPipeError:
+        _discard_stdout()
         return EXIT_OK
+    except OSError as exc:
+        _discard_stdout()
+        where = f" ({exc.filename})" if exc.filename else ""
+        print(f"mailport: {exc.strerror or exc}{where}", file=sys.stderr)
+        return EXIT_PROBLEMS
+    except Exception as exc:  # the last resort: one line, never a traceback
+        print(
+            f"mailport: unexpected error ({type(exc).__name__}: {exc}); please report it",
+            file=sys.stderr,
+        )
+        return EXIT_PROBLEMS
+
+
+def _discard_stdout() -> None:
+    """Point stdout at /dev/null, so the interpreter's last flush cannot fail again."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
+    finally:
+        os.close(devnull)

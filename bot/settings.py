@@ -28,7 +28,9 @@ class Settings:
     slack_signing_secret: str = ""
     slack_app_token: str = ""
     slack_api_url: str = ""
+    host: str = "0.0.0.0"
     port: int = 3000
+    max_pending: int = 500
     allow_cidrs: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = ()
     check_connect_timeout: float = 10.0
     check_step_timeout: float = 15.0
@@ -53,7 +55,9 @@ class Settings:
             slack_signing_secret=read("SLACK_SIGNING_SECRET", str, ""),
             slack_app_token=read("SLACK_APP_TOKEN", _prefixed("xapp-"), ""),
             slack_api_url=read("SLACK_API_URL", _url, ""),
+            host=read("MAILPORT_HOST", _ip_address, "0.0.0.0"),
             port=read("PORT", _bounded_int(1, 65535), 3000),
+            max_pending=read("MAILPORT_MAX_PENDING", _bounded_int(1, 100_000), 500),
             allow_cidrs=read("MAILPORT_ALLOW_CIDRS", _cidrs, ()),
             check_connect_timeout=read("MAILPORT_CHECK_CONNECT_TIMEOUT", _positive, 10.0),
             check_step_timeout=read("MAILPORT_CHECK_STEP_TIMEOUT", _positive, 15.0),
@@ -166,6 +170,13 @@ def _ca_file(raw: str) -> Path:
         reason = getattr(exc, "reason", None) or getattr(exc, "strerror", None) or exc
         raise ValueError(f"{raw} is not a PEM bundle of CA certificates ({reason})") from None
     return path
+
+
+def _ip_address(raw: str) -> str:
+    try:
+        return str(ipaddress.ip_address(raw))
+    except ValueError:
+        raise ValueError(f"expected an IP address to listen on, got {raw!r}") from None
 
 
 def _cidrs(raw: str) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:

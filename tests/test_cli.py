@@ -115,3 +115,38 @@ def test_malformed_setting_is_one_line_exit_2() -> None:
     assert result.stderr.strip().splitlines() == [
         "mailport: MAILPORT_CHECK_DEADLINE is malformed: expected a number of seconds, got 'soon'"
     ]
+
+
+def test_ask_skips_a_line_that_is_not_utf8_under_strict_io() -> None:
+    env = {**os.environ, "PYTHONIOENCODING": "utf-8:strict", "LC_ALL": "C"}
+    result = subprocess.run(
+        [*ASK, "--json"],
+        input=b"port 25\n\xff\xfe not text\nwhat is imap\n",
+        capture_output=True,
+        env=env,
+        check=False,
+        timeout=60,
+    )
+    lines = result.stdout.decode().splitlines()
+    assert len(lines) == 2 and json.loads(lines[0])["entry"]["id"] == "port-25"
+    assert result.stderr.decode().strip() == "mailport ask: line 2 is not UTF-8 text; skipped"
+    assert result.returncode == 2
+
+
+def test_output_that_cannot_be_written_is_one_line() -> None:
+    with open("/dev/full", "w") as full:
+        result = subprocess.run(
+            [*ASK, "port 25"], stdout=full, stderr=subprocess.PIPE, text=True, timeout=60
+        )
+    assert result.returncode == 1
+    assert result.stderr.strip() == "mailport: No space left on device"
+    closed = subprocess.run(
+        [*ASK, "port 25"],
+        stdout=None,
+        stderr=subprocess.PIPE,
+        text=True,
+        timeout=60,
+        preexec_fn=lambda: os.close(1),
+    )
+    assert closed.returncode == 1
+    assert closed.stderr.strip() == "mailport: standard output is closed"

@@ -135,9 +135,8 @@ def test_bad_files_are_refused_at_open(tmp_path: Path, make, says: str) -> None:
 def test_read_only_file_is_refused_at_open(tmp_path: Path) -> None:
     path = tmp_path / "m.db"
     SQLiteDB(path).close()
-    with read_only(path):
-        with pytest.raises(StoreError, match="writable"):
-            SQLiteDB(path)
+    with read_only(path), pytest.raises(StoreError, match="writable"):
+        SQLiteDB(path)
 
 
 @contextmanager

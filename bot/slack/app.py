@@ -237,7 +237,8 @@ class Mailport:
                 log.error("reply for %s failed: %r", what, error, exc_info=error)
                 await self.apologise(body)
 
-        self.background.start(safely(), f"reply for {what}")
+        if not self.background.start(safely(), f"reply for {what}"):
+            work.close()
 
     # --- slash command ----------------------------------------------------------------------
 

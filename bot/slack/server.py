@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import gc
 import logging
+import os
 import signal
 from collections.abc import AsyncIterator
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
@@ -67,13 +68,13 @@ def _healthz(
 
 
 @asynccontextmanager
-async def _drained() -> AsyncIterator[Background]:
+async def _drained(limit: int, drain: float = DRAIN_SECONDS) -> AsyncIterator[Background]:
     """Background work for the app; on the way out, replies in flight may finish."""
-    background = Background()
+    background = Background(limit)
     try:
         yield background
     finally:
-        await background.drain(DRAIN_SECONDS)
+        await background.drain(drain)
 
 
 @asynccontextmanager
@@ -81,12 +82,18 @@ async def http_server(
     settings: Settings,
     engine: Engine,
     store: Store,
-    host: str = "0.0.0.0",
+    host: str | None = None,
     port: int | None = None,
     checker: Checker | None = None,
+    drain: float = DRAIN_SECONDS,
 ) -> AsyncIterator[HttpServer]:
-    """Serve the app on `host:port` (default `settings.port`; 0 picks a free port)."""
-    async with aiohttp.ClientSession() as session, _drained() as background:
+    """Serve the app on `host:port` (default `settings.host` and `settings.port`; port 0 picks
+    a free one); on the
+    way out, replies in flight get `drain` seconds to finish."""
+    async with (
+        aiohttp.ClientSession() as session,
+        _drained(settings.max_pending, drain) as background,
+    ):
         client = make_client(settings, session)
         app = build_app(engine, store, settings, client, background, checker)
         endpoint = Endpoint(app, settings.slack_signing_secret)
@@ -97,11 +104,12 @@ async def http_server(
         await runner.setup()
         try:
             wanted = settings.port if port is None else port
+            host = settings.host if host is None else host
             site = web.TCPSite(runner, host, wanted)
             try:
                 await site.start()
             except OSError as exc:
-                reason = exc.strerror or str(exc)
+                reason = os.strerror(exc.errno) if exc.errno else str(exc)
                 raise SettingsError(f"PORT {wanted}: cannot listen on {host} ({reason})") from None
             bound = runner.addresses[0][1]
             log.info("listening on http://%s:%s%s", host, bound, EVENTS_PATH)
@@ -119,7 +127,10 @@ async def socket_mode(
     checker: Checker | None = None,
 ) -> AsyncIterator[AsyncSocketModeHandler]:
     """Connect over Socket Mode with the app-level token; yields the connected handler."""
-    async with aiohttp.ClientSession() as session, _drained() as background:
+    async with (
+        aiohttp.ClientSession() as session,
+        _drained(settings.max_pending) as background,
+    ):
         client = make_client(settings, session)
         app = build_app(engine, store, settings, client, background, checker)
         handler = AsyncSocketModeHandler(

@@ -15,13 +15,10 @@ from typing import Any
 
 log = logging.getLogger("mailport.slack")
 
-MAX_PENDING = 500
-
-
 class Background:
     """A bounded set of running tasks; `drain` waits for them (and cancels stragglers)."""
 
-    def __init__(self, limit: int = MAX_PENDING) -> None:
+    def __init__(self, limit: int = 500) -> None:
         self.limit = limit
         self.counts: Counter[str] = Counter()
         self._tasks: set[asyncio.Task[None]] = set()

@@ -62,6 +62,8 @@ class SQLiteDB:
             self._db = self._open()
         except sqlite3.Error as exc:
             raise StoreError(f"MAILPORT_DB {self.path}: {_plain(exc)}") from None
+        except OSError as exc:
+            raise StoreError(f"MAILPORT_DB {self.path}: {exc.strerror or exc}") from None
 
     def _open(self) -> sqlite3.Connection:
         if self.path != ":memory:":

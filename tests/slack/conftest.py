@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import socket
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +13,7 @@ from slack_harness import SECRET, FakeSlack, SlackClient, running_app
 
 from bot.engine import Engine
 from bot.settings import Settings
-from bot.store import SQLiteStore
+from bot.store import ResilientStore, SQLiteStore
 
 
 @pytest.fixture(autouse=True)
@@ -78,5 +78,5 @@ async def slack(
     fake: FakeSlack, settings: Settings, store: SQLiteStore, engine: Engine
 ) -> AsyncIterator[SlackClient]:
     """The real app on a free 127.0.0.1 port, talking to the fake Slack."""
-    async with running_app(fake, settings, engine, store) as client:
+    async with running_app(fake, settings, engine, ResilientStore(store)) as client:
         yield client

@@ -1,7 +1,9 @@
 """Real HTTP against the real app: the app's aiohttp server and a fake Slack, both on 127.0.0.1.
 
 - `FakeSlack` is an aiohttp server playing Slack's Web API (`/api/<method>`), `response_url`
-  endpoints (`/response/<id>`) and the Socket Mode WebSocket (`/link`). It records every call.
+  endpoints (`/response/<id>`) and the Socket Mode WebSocket (`/link`). It records every call,
+  and fails as Slack can: slow (`delays`), a chosen answer such as 429 with Retry-After
+  (`fail_next`), or the connection reset after the request was read (`reset_next`).
 - `SlackClient` sends slash commands, events and interactions exactly as Slack does: the raw
   body signed with the signing secret (v0 HMAC-SHA256 over `v0:<timestamp>:<body>`).
 """
@@ -42,6 +44,7 @@ class Call:
 
     method: str
     data: dict[str, Any]
+    at: float = field(default_factory=time.monotonic)
 
 
 @dataclass
@@ -52,6 +55,7 @@ class FakeSlack:
     calls: list[Call] = field(default_factory=list)
     failures: dict[str, list[web.Response]] = field(default_factory=dict)
     delays: dict[str, float] = field(default_factory=dict)
+    resets: dict[str, int] = field(default_factory=dict)
     answered: list[str] = field(default_factory=list)
     sockets: list[web.WebSocketResponse] = field(default_factory=list)
     transports: list[Any] = field(default_factory=list)
@@ -74,6 +78,18 @@ class FakeSlack:
         """Answer the next call to `method` with `response` instead of success."""
         self.failures.setdefault(method, []).append(response)
 
+    def reset_next(self, method: str, times: int = 1) -> None:
+        """Read (and record) the next `times` calls to `method`, then reset the connection."""
+        self.resets[method] = self.resets.get(method, 0) + times
+
+    def _reset(self, method: str, request: web.Request) -> bool:
+        if not self.resets.get(method):
+            return False
+        self.resets[method] -= 1
+        assert request.transport is not None
+        request.transport.abort()
+        return True
+
     async def wait_for(self, method: str, count: int = 1) -> list[dict[str, Any]]:
         """Wait until `method` was called `count` times; return those calls."""
         deadline = time.monotonic() + WAIT
@@ -93,6 +109,8 @@ class FakeSlack:
         method = request.match_info["method"]
         data = await _body(request)
         self.calls.append(Call(method, data))
+        if self._reset(method, request):
+            return web.Response()
         await asyncio.sleep(self.delays.get(method, 0.0))
         self.answered.append(method)
         if self.failures.get(method):
@@ -111,6 +129,9 @@ class FakeSlack:
 
     async def response(self, request: web.Request) -> web.Response:
         self.calls.append(Call("response_url", await _body(request)))
+        if self._reset("response_url", request):
+            return web.Response()
+        await asyncio.sleep(self.delays.get("response_url", 0.0))
         if self.failures.get("response_url"):
             return self.failures["response_url"].pop(0)
         return web.Response(text="ok")
@@ -186,6 +207,12 @@ class SlackClient:
             except json.JSONDecodeError:
                 return response.status, text
 
+    async def health(self) -> dict[str, Any]:
+        """`GET /healthz`."""
+        async with self.session.get(f"{self.server.url}/healthz") as response:
+            assert response.status == 200
+            return await response.json()
+
     async def command(self, text: str, user: str = "U0USER", channel: str = "C0CHAN") -> Any:
         """`/mailport <text>`; asserts 200 and returns the ack's JSON."""
         status, answer = await self.post(*self.command_body(text, user, channel))
@@ -193,7 +220,7 @@ class SlackClient:
         return answer
 
     def command_body(
-        self, text: str, user: str = "U0USER", channel: str = "C0CHAN"
+        self, text: str, user: str = "U0USER", channel: str = "C0CHAN", **extra: str
     ) -> tuple[str, str]:
         fields = {
             "token": "legacy",
@@ -209,6 +236,7 @@ class SlackClient:
             "is_enterprise_install": "false",
             "response_url": self.fake.response_url(),
             "trigger_id": "1.2.3",
+            **extra,
         }
         return urlencode(fields), "application/x-www-form-urlencoded"
 
@@ -240,6 +268,7 @@ class SlackClient:
         action_id: str,
         value: str,
         *,
+        response_url: str | None = None,
         ephemeral: bool = True,
         channel: str = "C0CHAN",
         ts: str = "1700000000.000100",
@@ -261,7 +290,7 @@ class SlackClient:
                 "is_ephemeral": ephemeral,
             },
             "channel": {"id": channel, "name": "general"},
-            "response_url": self.fake.response_url(),
+            "response_url": response_url or self.fake.response_url(),
             "actions": [
                 {
                     "type": "button",
@@ -282,8 +311,11 @@ class SlackClient:
                 "text": "answer",
                 **({"thread_ts": thread_ts} if thread_ts else {}),
             }
-        body = urlencode({"payload": json.dumps(payload)})
-        return await self.post(body, "application/x-www-form-urlencoded")
+        return await self.post(*self.click_body(payload))
+
+    @staticmethod
+    def click_body(payload: dict[str, Any]) -> tuple[str, str]:
+        return urlencode({"payload": json.dumps(payload)}), "application/x-www-form-urlencoded"
 
 
 def message_event(text: str, **fields: Any) -> dict[str, Any]:
@@ -342,11 +374,12 @@ async def running_app(
     engine: Engine,
     store: Store,
     checker: Checker | None = None,
+    drain: float = 10.0,
 ) -> AsyncIterator[SlackClient]:
     """The real app on a free 127.0.0.1 port, and a client that talks to it as Slack does."""
     checker = checker or offline_checker(settings, store)
     async with (
-        http_server(settings, engine, store, "127.0.0.1", 0, checker) as server,
+        http_server(settings, engine, store, "127.0.0.1", 0, checker, drain) as server,
         aiohttp.ClientSession() as session,
     ):
         yield SlackClient(server, fake, session)

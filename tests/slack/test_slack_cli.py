@@ -8,7 +8,7 @@ import signal
 import socket
 import subprocess
 import sys
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from urllib.parse import urlencode
 
@@ -65,6 +65,86 @@ def test_bad_settings_exit_2_with_one_line(
     assert len(lines) == 1 and variable in lines[0], result.stderr
 
 
+def _junk(path: Path) -> str:
+    path.write_bytes(b"\x00junk" * 500)
+    return str(path)
+
+
+def _foreign(path: Path) -> str:
+    import sqlite3
+
+    with sqlite3.connect(path) as db:
+        db.execute("CREATE TABLE invoices (id INTEGER PRIMARY KEY)")
+    return str(path)
+
+
+def _broken_knowledge(path: Path) -> str:
+    import shutil
+
+    from bot.knowledge import default_dir
+
+    shutil.copytree(default_dir(), path)
+    (path / "ports.yaml").write_text("- port: [unclosed\n")
+    return str(path)
+
+
+@pytest.mark.parametrize(
+    ("variable", "make", "status"),
+    [
+        ("MAILPORT_DB", _junk, 2),
+        ("MAILPORT_DB", _foreign, 2),
+        ("MAILPORT_DB", lambda p: "/proc/no/such/dir/mailport.db", 2),
+        ("MAILPORT_CHECK_CA_FILE", _junk, 2),
+        ("MAILPORT_KNOWLEDGE", _junk, 2),
+        ("MAILPORT_KNOWLEDGE", _broken_knowledge, 1),
+        ("MAILPORT_CHECK_DEADLINE", lambda p: "nan", 2),
+        ("MAILPORT_CHECK_DEADLINE", lambda p: "inf", 2),
+        ("MAILPORT_CHECK_CACHE_TTL", lambda p: "1e400", 2),
+        ("MAILPORT_MAX_PENDING", lambda p: "0", 2),
+    ],
+)
+def test_start_up_faults_are_one_line(
+    tmp_path: Path, variable: str, make: Callable[[Path], str], status: int
+) -> None:
+    env = clean_env(
+        SLACK_BOT_TOKEN="xoxb-1",
+        SLACK_SIGNING_SECRET="s",
+        PORT=str(free_port()),
+        MAILPORT_HOST="127.0.0.1",
+        MAILPORT_DB=str(tmp_path / "ok.db"),
+        MAILPORT_CACHE_DIR=str(tmp_path / "cache"),
+    )
+    env[variable] = make(tmp_path / "thing")
+    result = subprocess.run(
+        [*MAILPORT, "serve"], env=env, capture_output=True, text=True, timeout=60, check=False
+    )
+    assert result.returncode == status, result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("mailport: "), result.stderr
+    named = variable if status == 2 else "ports.yaml"
+    assert named in lines[0] or env[variable] in lines[0], lines[0]
+
+
+def test_a_port_in_use_is_one_line(tmp_path: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        env = clean_env(
+            SLACK_BOT_TOKEN="xoxb-1",
+            SLACK_SIGNING_SECRET="s",
+            PORT=str(port),
+            MAILPORT_HOST="127.0.0.1",
+            MAILPORT_DB=str(tmp_path / "ok.db"),
+        )
+        result = subprocess.run(
+            [*MAILPORT, "serve"], env=env, capture_output=True, text=True, timeout=60, check=False
+        )
+    assert result.returncode == 2
+    errors = [line for line in result.stderr.splitlines() if "WARNING" not in line]
+    assert errors == [f"mailport: PORT {port}: cannot listen on 127.0.0.1 (Address already in use)"]
+
+
 @pytest.fixture
 async def served(fake: FakeSlack, tmp_path: Path) -> AsyncIterator[str]:
     port = free_port()
@@ -73,6 +153,7 @@ async def served(fake: FakeSlack, tmp_path: Path) -> AsyncIterator[str]:
         SLACK_SIGNING_SECRET=SECRET,
         SLACK_API_URL=fake.api_url,
         PORT=str(port),
+        MAILPORT_HOST="127.0.0.1",
         MAILPORT_DB=str(tmp_path / "mailport.db"),
     )
     log = tmp_path / "serve.log"
