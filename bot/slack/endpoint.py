@@ -140,6 +140,8 @@ class Endpoint:
         if (request.content_length or 0) > MAX_BODY:
             return None
         try:
+            if request.content.is_eof():  # the usual case: the whole body has arrived
+                return await request.read()
             async with asyncio.timeout(READ_SECONDS):
                 return await request.read()
         except (web.HTTPRequestEntityTooLarge, TimeoutError):

@@ -267,3 +267,23 @@ async def _raw_post(
         text = await response.text()
         return response.status, (json.loads(text) if text else None)
 
+
+
+async def test_a_body_that_trickles_in_is_cut_off(
+    slack: SlackClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("bot.slack.endpoint.READ_SECONDS", 0.3)
+    body, _ = slack.command_body("port 25")
+    reader, writer = await asyncio.open_connection("127.0.0.1", slack.server.port)
+    head = [
+        "POST /slack/events HTTP/1.1",
+        "Host: 127.0.0.1",
+        f"Content-Type: {FORM}",
+        f"Content-Length: {len(body)}",
+        *(f"{name}: {value}" for name, value in sign(body).items()),
+    ]
+    writer.write(("\r\n".join(head) + "\r\n\r\n" + body[:10]).encode())
+    started = time.monotonic()
+    status = int((await asyncio.wait_for(reader.readline(), 5)).split()[1])
+    writer.close()
+    assert status == 401 and time.monotonic() - started < 2
