@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import sqlite3
 import subprocess
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 
-from bot.store import MemoryStore, SQLiteDB, SQLiteStore, Store, StoreError
+from bot.store import MemoryStore, ResilientStore, SQLiteDB, SQLiteStore, Store, StoreError
 
 
 class FakeClock:
@@ -195,3 +196,54 @@ def _newer(path: Path) -> None:
     db = sqlite3.connect(path)
     db.execute("PRAGMA user_version = 99")
     db.close()
+
+
+class CountingStore(MemoryStore):
+    """A store that counts how often the unanswered tally reaches it, and can fail."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.calls = 0
+        self.down = False
+
+    async def count_unanswered(self, counts: Mapping[str, int]) -> None:
+        self.calls += 1
+        if self.down:
+            raise ConnectionError("database is down")
+        await super().count_unanswered(counts)
+
+    async def first_time(self, key: str, ttl: float) -> bool:
+        if self.down:
+            raise ConnectionError("database is down")
+        return await super().first_time(key, ttl)
+
+
+async def test_unanswered_questions_reach_the_store_in_one_call() -> None:
+    inner = CountingStore()
+    store = ResilientStore(inner, flush_seconds=0.05)
+    for i in range(300):
+        store.note_unanswered(f"question {i % 3}")
+    await asyncio.sleep(0.15)
+    assert inner.calls == 1
+    assert [u.count for u in await inner.top_unanswered()] == [100, 100, 100]
+    store.note_unanswered("last one")
+    await store.close()
+    assert [u.question for u in await inner.top_unanswered()][-1] == "last one"
+
+
+async def test_an_outage_falls_back_to_memory_and_recovers(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    clock = FakeClock()
+    inner = CountingStore()
+    store = ResilientStore(inner, clock=clock)
+    assert await store.first_time("Ev1", 60)
+    inner.down = True
+    assert not await store.first_time("Ev1", 60), "a retry during the outage is still a retry"
+    assert await store.first_time("Ev2", 60)
+    assert store.health == "degraded"
+    clock.now += 10
+    inner.down = False
+    assert not await store.first_time("Ev2", 60)
+    assert store.health == "ok"
+    assert caplog.text.count("store unavailable") == 1 and "store is back" in caplog.text

@@ -41,7 +41,7 @@ from bot.settings import Settings
 from bot.slack.delivery import describe, retry_handlers, why_undelivered
 from bot.slack.followup import Followup, post_response
 from bot.slack.tasks import Background
-from bot.store import Store
+from bot.store import ResilientStore, Store
 
 log = logging.getLogger("mailport.slack")
 
@@ -83,6 +83,7 @@ def build_app(
         logger=log,
         process_before_response=True,
     )
+    store = store if isinstance(store, ResilientStore) else ResilientStore(store)
     checker = checker if checker is not None else Checker(settings, store)
     background = background if background is not None else Background()
     bot = Mailport(engine, store, app.client, checker, background)
@@ -137,7 +138,7 @@ class Mailport:
     def __init__(
         self,
         engine: Engine,
-        store: Store,
+        store: ResilientStore,
         client: AsyncWebClient,
         checker: Checker,
         background: Background,
@@ -196,7 +197,7 @@ class Mailport:
     def remember(self, reply: Reply) -> None:
         """Count a question the bot could not answer (after the response has gone)."""
         if reply.unanswered:
-            self.background.start(self.store.record_unanswered(reply.unanswered), "count")
+            self.store.note_unanswered(reply.unanswered)
 
     def prepare_check(self, check: Check) -> CheckRequest | Message:
         """A validated `check HOST [PORTS] [--mx]`, or a message saying what is wrong with it."""

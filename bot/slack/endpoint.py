@@ -34,14 +34,11 @@ from slack_bolt.adapter.aiohttp import to_aiohttp_response
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.request.async_request import AsyncBoltRequest
 
-from bot.store.memory import MemoryStore
-
 log = logging.getLogger("mailport.slack.endpoint")
 
 MAX_BODY = 1024 * 1024
 READ_SECONDS = 10.0
 MAX_AGE = 300
-REPLAY_TTL = MAX_AGE + 60.0
 MAX_FORM_FIELDS = 100
 LOG_INTERVAL = 1.0
 
@@ -51,6 +48,26 @@ _SIGNATURE = re.compile(r"v0=[0-9a-f]{64}")
 
 class MalformedBody(ValueError):
     """A verified body that is not a Slack payload."""
+
+
+@dataclass
+class Replays:
+    """Signatures seen, by request timestamp: a replay must carry the same timestamp, and
+    timestamps older than `MAX_AGE` are refused anyway, so older buckets are dropped."""
+
+    _seen: dict[int, set[bytes]] = field(default_factory=dict)
+
+    def first(self, timestamp: str, signature: str, now: float) -> bool:
+        """True the first time this signature comes (and remembers it)."""
+        stamp, key = int(timestamp), bytes.fromhex(signature[3:35])
+        bucket = self._seen.setdefault(stamp, set())
+        if key in bucket:
+            return False
+        bucket.add(key)
+        if len(self._seen) > 2 * MAX_AGE + 2:
+            for old in [t for t in self._seen if t < now - MAX_AGE - 1]:
+                del self._seen[old]
+        return True
 
 
 def verify(
@@ -98,7 +115,7 @@ class Endpoint:
     secret: str
     clock: Callable[[], float] = time.time
     counts: Counter[str] = field(default_factory=Counter)
-    _replays: MemoryStore = field(default_factory=MemoryStore)
+    _replays: Replays = field(default_factory=Replays)
     _logged: dict[str, float] = field(default_factory=dict)
     _quiet: Counter[str] = field(default_factory=Counter)
 
@@ -120,7 +137,8 @@ class Endpoint:
             self._reject(request, reason, len(raw or b""))
             return web.Response(status=401)
         assert raw is not None
-        if not self._replays.seen(headers["X-Slack-Signature"], REPLAY_TTL):
+        stamp, signature = headers["X-Slack-Request-Timestamp"], headers["X-Slack-Signature"]
+        if not self._replays.first(stamp, signature, self.clock()):
             self.counts["replayed"] += 1
             self._note("replayed", "dropped a replayed request (signature already seen)")
             return web.Response(status=200)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -52,6 +52,9 @@ class Store(Protocol):
 
     async def record_unanswered(self, question: str) -> None:
         """Count a question the bot had no answer for."""
+
+    async def count_unanswered(self, counts: Mapping[str, int]) -> None:
+        """Add several questions' counts at once."""
 
     async def top_unanswered(self, limit: int = 10) -> list[Unanswered]:
         """The most asked unanswered questions."""

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import time
 from collections import OrderedDict, deque
+from collections.abc import Mapping
 
 from bot.store.base import Clock, Unanswered, Votes, clean_question
 
@@ -46,10 +47,15 @@ class MemoryStore:
         return Votes(entry_id, sum(marks), len(marks) - sum(marks))
 
     async def record_unanswered(self, question: str) -> None:
-        text = clean_question(question)
-        if text:
-            old = self._unanswered.get(text)
-            self._unanswered[text] = Unanswered(text, (old.count if old else 0) + 1, self._clock())
+        await self.count_unanswered({question: 1})
+
+    async def count_unanswered(self, counts: Mapping[str, int]) -> None:
+        for question, count in counts.items():
+            text = clean_question(question)
+            if text:
+                old = self._unanswered.get(text)
+                total = (old.count if old else 0) + count
+                self._unanswered[text] = Unanswered(text, total, self._clock())
 
     async def top_unanswered(self, limit: int = 10) -> list[Unanswered]:
         rows = sorted(self._unanswered.values(), key=lambda u: (-u.count, -u.last_seen))

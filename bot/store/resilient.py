@@ -4,6 +4,8 @@ database is away (locked, down, timing out) the bot goes on without it.
 - Dedupe and rate limits are always kept in memory too, so an outage never lets a retry be
   answered twice by this process; when the database answers, its (shared) verdict wins.
 - The check cache falls back to memory; votes and unanswered questions are not recorded.
+- Unanswered questions are tallied here and written together every `FLUSH_SECONDS`, so a
+  burst of them costs the database one call a second, and costs the request nothing.
 - After a failure the database is left alone for `RETRY_SECONDS`, so calls do not queue
   behind a stuck one; then the next call tries it again, and recovery is automatic.
 - One log line when the store goes, one a minute while it stays away, one when it is back.
@@ -14,7 +16,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections import Counter
+from collections.abc import Awaitable, Callable, Mapping
 from typing import TypeVar
 
 from bot.store.base import Store, Unanswered, Votes
@@ -25,6 +28,7 @@ T = TypeVar("T")
 log = logging.getLogger("mailport.store")
 
 CALL_SECONDS = 0.5
+FLUSH_SECONDS = 1.0
 RETRY_SECONDS = 2.0
 LOG_EVERY = 60.0
 
@@ -37,8 +41,10 @@ class ResilientStore:
         store: Store,
         timeout: float = CALL_SECONDS,
         clock: Callable[[], float] = time.monotonic,
+        flush_seconds: float = FLUSH_SECONDS,
     ) -> None:
         self.store = store
+        self.flush_seconds = flush_seconds
         self.memory = MemoryStore()
         self.timeout = timeout
         self._clock = clock
@@ -46,6 +52,8 @@ class ResilientStore:
         self._retry_at = 0.0
         self._logged_at = 0.0
         self.skipped = 0
+        self._tally: Counter[str] = Counter()
+        self._flusher: asyncio.Task[None] | None = None
 
     @property
     def health(self) -> str:
@@ -103,10 +111,32 @@ class ResilientStore:
     async def votes(self, entry_id: str) -> Votes:
         return await self._try(lambda: self.store.votes(entry_id), Votes(entry_id, 0, 0))
 
+    def note_unanswered(self, question: str) -> None:
+        """Count a question the bot had no answer for, without waiting (written within
+        `flush_seconds`)."""
+        self._tally[question] += 1
+        if self._flusher is None:
+            self._flusher = asyncio.get_running_loop().create_task(self._flush_soon())
+
+    async def _flush_soon(self) -> None:
+        await asyncio.sleep(self.flush_seconds)
+        self._flusher = None
+        await self.flush()
+
+    async def flush(self) -> None:
+        """Write the unanswered questions tallied so far."""
+        tally, self._tally = self._tally, Counter()
+        if tally:
+            await self.count_unanswered(tally)
+
     async def record_unanswered(self, question: str) -> None:
         await self._try(lambda: self.store.record_unanswered(question), None)
 
+    async def count_unanswered(self, counts: Mapping[str, int]) -> None:
+        await self._try(lambda: self.store.count_unanswered(counts), None)
+
     async def top_unanswered(self, limit: int = 10) -> list[Unanswered]:
+        await self.flush()
         return await self._try(lambda: self.store.top_unanswered(limit), [])
 
     async def most_downvoted(self, limit: int = 10) -> list[Votes]:
@@ -126,4 +156,8 @@ class ResilientStore:
         await self._try(lambda: self.store.cache_put(key, value, ttl), None)
 
     async def close(self) -> None:
+        if self._flusher is not None:
+            self._flusher.cancel()
+            self._flusher = None
+        await self.flush()
         await self._try(self.store.close, None)

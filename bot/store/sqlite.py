@@ -13,8 +13,7 @@ import asyncio
 import sqlite3
 import threading
 import time
-from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, TypeVar
@@ -27,7 +26,6 @@ SCHEMA_VERSION = 1
 BUSY_SECONDS = 0.2
 PRUNE_EVERY = 60.0
 PRUNE_BATCH = 10_000
-FLUSH_SECONDS = 1.0
 
 _TABLES = {
     "seen": ["key", "expires"],
@@ -132,12 +130,12 @@ class SQLiteDB:
         return Votes(entry_id, rows[0][0], rows[0][1])
 
     def record_unanswered(self, question: str) -> None:
-        self.count_unanswered(Counter([question]))
+        self.count_unanswered({question: 1})
 
-    def count_unanswered(self, questions: Counter[str]) -> None:
+    def count_unanswered(self, counts: Mapping[str, int]) -> None:
         """Add each question's count, in one transaction."""
         now = self._clock()
-        rows = [(text, n, now) for q, n in questions.items() if (text := clean_question(q))]
+        rows = [(text, n, now) for q, n in counts.items() if (text := clean_question(q))]
         with self._lock, self._db:
             self._db.executemany(
                 "INSERT INTO unanswered (question, count, last_seen) VALUES (?, ?, ?) "
@@ -214,17 +212,12 @@ def _plain(exc: sqlite3.Error) -> str:
 
 
 class SQLiteStore:
-    """`Store` on `SQLiteDB`, every call on one worker thread, off the event loop.
-
-    Unanswered questions are counted in memory and written together at most every
-    `FLUSH_SECONDS`: one hop to the worker thread a second, not one per question (each hop
-    costs the event loop a GIL hand-over)."""
+    """`Store` on `SQLiteDB`, every call on one worker thread, off the event loop."""
 
     def __init__(self, path: Path | str, clock: Clock = time.time) -> None:
         self.db = SQLiteDB(path, clock)
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="mailport-sqlite")
-        self._unanswered: Counter[str] = Counter()
-        self._flush: asyncio.Task[None] | None = None
+        self._closed = False
 
     async def _call(self, method: Callable[..., T], *args: Any) -> T:
         return await asyncio.get_running_loop().run_in_executor(self._pool, method, *args)
@@ -239,22 +232,12 @@ class SQLiteStore:
         return await self._call(self.db.votes, entry_id)
 
     async def record_unanswered(self, question: str) -> None:
-        self._unanswered[question] += 1
-        if self._flush is None:
-            self._flush = asyncio.create_task(self._flush_later())
+        await self._call(self.db.record_unanswered, question)
 
-    async def _flush_later(self) -> None:
-        await asyncio.sleep(FLUSH_SECONDS)
-        await self.flush()
-
-    async def flush(self) -> None:
-        """Write the unanswered questions counted since the last flush."""
-        pending, self._unanswered, self._flush = self._unanswered, Counter(), None
-        if pending:
-            await self._call(self.db.count_unanswered, pending)
+    async def count_unanswered(self, counts: Mapping[str, int]) -> None:
+        await self._call(self.db.count_unanswered, dict(counts))
 
     async def top_unanswered(self, limit: int = 10) -> list[Unanswered]:
-        await self.flush()
         return await self._call(self.db.top_unanswered, limit)
 
     async def most_downvoted(self, limit: int = 10) -> list[Votes]:
@@ -270,8 +253,7 @@ class SQLiteStore:
         await self._call(self.db.cache_put, key, value, ttl)
 
     async def close(self) -> None:
-        if self._flush is not None:
-            self._flush.cancel()
-        await self.flush()
-        await self._call(self.db.close)
-        self._pool.shutdown(wait=False)
+        if not self._closed:
+            self._closed = True
+            await self._call(self.db.close)
+            self._pool.shutdown(wait=False)

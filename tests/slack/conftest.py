@@ -78,5 +78,7 @@ async def slack(
     fake: FakeSlack, settings: Settings, store: SQLiteStore, engine: Engine
 ) -> AsyncIterator[SlackClient]:
     """The real app on a free 127.0.0.1 port, talking to the fake Slack."""
-    async with running_app(fake, settings, engine, ResilientStore(store)) as client:
+    resilient = ResilientStore(store, flush_seconds=0.02)
+    async with running_app(fake, settings, engine, resilient) as client:
         yield client
+    await resilient.close()

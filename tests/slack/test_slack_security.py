@@ -18,7 +18,7 @@ from multidict import CIMultiDict
 from slack_harness import SECRET, SlackClient, mention_event, sign
 
 from bot.slack.delivery import trusted_response_url
-from bot.slack.endpoint import MAX_BODY, verify
+from bot.slack.endpoint import MAX_AGE, MAX_BODY, Replays, verify
 from bot.store import SQLiteStore
 
 FORM = "application/x-www-form-urlencoded"
@@ -287,3 +287,11 @@ async def test_a_body_that_trickles_in_is_cut_off(
     status = int((await asyncio.wait_for(reader.readline(), 5)).split()[1])
     writer.close()
     assert status == 401 and time.monotonic() - started < 2
+
+
+def test_replay_memory_is_bounded_by_the_signature_window() -> None:
+    replays, signature = Replays(), "v0=" + "ab" * 32
+    for second in range(5000):
+        assert replays.first(str(second), signature, now=second)
+    assert not replays.first("4999", signature, now=4999)
+    assert len(replays._seen) <= 2 * MAX_AGE + 3
