@@ -407,5 +407,6 @@ class Mailport:
                 await self.client.chat_postMessage(
                     channel=event["channel"], thread_ts=_thread_ts(event), **apology
                 )
-        except Exception:
-            log.exception("could not deliver the apology")
+        except Exception as error:
+            reason = why_undelivered(error) or repr(error)[:200]
+            log.warning("could not deliver the apology: %s", reason)

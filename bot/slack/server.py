@@ -59,8 +59,13 @@ def _healthz(
                 "ok": True,
                 "entries": len(engine.kb.entries),
                 "store": getattr(store, "health", "ok"),
-                "replies": {"pending": len(background), **background.counts},
-                "requests": dict(endpoint.counts),
+                "replies": {
+                    "pending": len(background),
+                    **{key: background.counts[key] for key in ("started", "shed")},
+                },
+                "requests": {
+                    key: endpoint.counts[key] for key in ("rejected", "replayed", "malformed")
+                },
             }
         )
 

@@ -11,10 +11,15 @@ from bot.engine import Engine
 from bot.store import SQLiteStore
 
 
-async def test_healthz(slack: SlackClient) -> None:
-    async with slack.session.get(f"{slack.server.url}/healthz") as response:
-        assert response.status == 200
-        assert (await response.json())["ok"] is True
+async def test_healthz(slack: SlackClient, engine: Engine) -> None:
+    await slack.command("port 25")
+    assert await slack.health() == {
+        "ok": True,
+        "entries": len(engine.kb.entries),
+        "store": "ok",
+        "replies": {"pending": 0, "started": 0, "shed": 0},
+        "requests": {"rejected": 0, "replayed": 0, "malformed": 0},
+    }
 
 
 async def test_help_forms(slack: SlackClient) -> None:
