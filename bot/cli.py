@@ -86,6 +86,28 @@ def cmd_port(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_settings(args: argparse.Namespace) -> int:
+    """A provider's server settings by name, email address or domain (a domain that is no
+    known provider is looked up by its MX hosts). Exit 0 found, 1 not found, 2 refused."""
+    import asyncio
+
+    from bot.check.guard import DnsResolver, Guard
+    from bot.discovery import discover
+    from bot.render import json as render_json
+    from bot.render import text as render_text
+
+    engine = _engine(args)
+    guard = Guard(DnsResolver(args.settings.check_step_timeout), args.settings.allow_cidrs)
+    result = asyncio.run(discover(engine, guard, _text(" ".join(args.query))))
+    if args.json:
+        print(json.dumps(render_json.answer(result.answer), ensure_ascii=False))
+    else:
+        print(render_text.answer(result.answer))
+    if result.found:
+        return EXIT_OK
+    return EXIT_USAGE if result.refused else EXIT_PROBLEMS
+
+
 def cmd_kb_check(args: argparse.Namespace) -> int:
     """Validate the knowledge base; list every problem with file, entry and field."""
     from bot.kbcheck import check
@@ -187,6 +209,15 @@ def build_parser() -> argparse.ArgumentParser:
     port.add_argument("number", type=_port_number)
     port.add_argument("--json", action="store_true")
     port.set_defaults(func=cmd_port)
+
+    settings = sub.add_parser(
+        "settings",
+        help="a provider's server settings (by name, email address or domain)",
+        description="Exit status: 0 found, 1 no settings known, 2 refused input.",
+    )
+    settings.add_argument("query", nargs="+", help="e.g. yahoo, jane@comcast.net, example.com")
+    settings.add_argument("--json", action="store_true", help="one JSON object (as ask --json)")
+    settings.set_defaults(func=cmd_settings)
 
     kb = sub.add_parser("kb", help="knowledge base tools")
     kb_sub = kb.add_subparsers(dest="kb_command", required=True, metavar="COMMAND")

@@ -10,6 +10,7 @@ MAX_INPUT_CHARS = 4000
 HELP_EXAMPLES = (
     ("/mailport 465", "what a port is for, with its port-table row"),
     ("/mailport can a customer use 587 instead of 25?", "ask a question in your own words"),
+    ("/mailport settings yahoo", "a provider's servers, by name, address or domain"),
     ("/mailport check smtp.example.com 587", "live check: banner, TLS, certificate, AUTH"),
     ("/mailport check example.com --mx", "check port 25 on each MX host of a domain"),
     ("/mailport help", "this message"),
@@ -46,7 +47,14 @@ class Check:
     mx: bool
 
 
-Command = Help | PortQuery | Question | Check
+@dataclass(frozen=True, slots=True)
+class SettingsQuery:
+    """A provider's server settings; `query` is a name, an address or a domain."""
+
+    query: str
+
+
+Command = Help | PortQuery | Question | Check | SettingsQuery
 
 
 def bare_port(text: str) -> int | None:
@@ -66,6 +74,8 @@ def parse(text: str) -> Command:
         mx = "--mx" in (a.lower() for a in args)
         rest = [a for a in args if a.lower() != "--mx"]
         return Check(host=rest[0] if rest else "", ports=tuple(rest[1:]), mx=mx)
+    if words[0].lower() == "settings" and len(words) > 1:
+        return SettingsQuery(" ".join(words[1:]))
     port = bare_port(text)
     if port is not None:
         return PortQuery(port)

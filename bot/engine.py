@@ -2,20 +2,39 @@
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterable
 from pathlib import Path
 
 from bot import knowledge
 from bot.answers import Answer, PortCard
 from bot.knowledge import KnowledgeBase
 from bot.matcher import Matcher
+from bot.records import Found, Provider, ProviderIndex
+
+# A question naming a provider is about its settings when it says so, or names a protocol,
+# and is not about something the settings do not answer (DNS records, prices, accounts).
+_SETTINGS_WORDS = re.compile(
+    r"\b(settings?|servers?|hosts?|hostnames?|incoming|outgoing|imap|pop3?|smtp|configur\w*|"
+    r"config|set\s?up|details|credentials|username|app\s+password)\b",
+    re.IGNORECASE,
+)
+_NOT_SETTINGS = re.compile(
+    r"\b(spf|dkim|dmarc|dns|mx\s+records?|price|pricing|cost|cheaper|plan|invoice|billing|"
+    r"dashboard|teammate|unsubscribe|campaign|deliverability|spam|blacklist|blocklist)\b",
+    re.IGNORECASE,
+)
+_PORT_NUMBER = re.compile(r"(?<![\w.])\d{2,5}(?![\w.])")
 
 
 class Engine:
-    """What every adapter calls: `ask` for questions, `port_card` for a port number."""
+    """What every adapter calls: `ask` for questions, `port_card` for a port number,
+    `settings` for a provider's server settings."""
 
     def __init__(self, kb: KnowledgeBase, cache_dir: Path | None = None) -> None:
         self.kb = kb
         self.matcher = Matcher(kb, cache_dir)
+        self.providers = ProviderIndex(list(kb.providers.values()))
 
     @classmethod
     def load(cls, directory: Path | None = None, cache_dir: Path | None = None) -> Engine:
@@ -24,12 +43,41 @@ class Engine:
         return cls(knowledge.load(directory), cache_dir)
 
     def ask(self, question: str) -> Answer:
-        """Answer free text: answered, ambiguous (did you mean) or no_match."""
+        """Answer free text: answered, ambiguous (did you mean) or no_match. A question about
+        the settings of a provider with a record is answered from the record."""
+        provider = self.settings_question(question)
+        if provider is not None and not provider.known:
+            return Answer(question, "no_match", 0.0, None, (), (), provider.unknown_note())
+        if provider is not None:
+            answer = self.entry_answer(provider.entry_id)
+            if answer is not None:
+                return Answer(question, "answered", 100.0, answer.entry, (), answer.ports)
         return self.matcher.ask(question)
+
+    def settings_question(self, question: str) -> Provider | None:
+        """The record a question asks the settings of: it names the provider, asks about
+        settings or a protocol, names no port number (that is a question about the port),
+        and is about nothing the settings do not answer. Providers whose curated entry the
+        matcher knows (`entry:`) are left to the matcher."""
+        if not _SETTINGS_WORDS.search(question) or _NOT_SETTINGS.search(question):
+            return None
+        if _PORT_NUMBER.search(question):
+            return None
+        provider = self.providers.named_in(question)
+        return provider if provider is not None and not provider.entry else None
+
+    def settings(self, query: str) -> Found | None:
+        """The record a `settings` query names (a provider, an address or a domain)."""
+        return self.providers.lookup(query)
+
+    def settings_by_mx(self, mx_hosts: Iterable[str]) -> Found | None:
+        """The record a domain's MX hosts point to (Google, Microsoft 365, ...)."""
+        provider = self.providers.by_mx(mx_hosts)
+        return Found(provider, "mx") if provider else None
 
     def entry_answer(self, entry_id: str) -> Answer | None:
         """One entry as an answer (a "did you mean" or related-question click), if it exists."""
-        entry = self.kb.entries.get(entry_id)
+        entry = self.kb.answer_entry(entry_id)
         if entry is None:
             return None
         return Answer(entry.question, "answered", 100.0, entry, (), self.kb.port_rows(entry.ports))

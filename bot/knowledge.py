@@ -11,9 +11,12 @@ import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
+
+if TYPE_CHECKING:
+    from bot.records import Provider
 
 DEFAULT_DIR = Path(__file__).resolve().parent.parent / "knowledge"
 PACKAGED_DIR = Path(__file__).resolve().parent / "_knowledge"
@@ -107,6 +110,13 @@ class KnowledgeBase:
     ports: dict[int, PortInfo]
     port_entries: dict[int, str] = field(default_factory=dict)
     out_of_scope: tuple[str, ...] = ()
+    providers: dict[str, Provider] = field(default_factory=dict)
+    record_entries: dict[str, Entry] = field(default_factory=dict)
+    """Each provider record rendered as an entry (answers, not matcher phrasings)."""
+
+    def answer_entry(self, entry_id: str) -> Entry | None:
+        """A curated entry or a record's rendered entry, by id."""
+        return self.entries.get(entry_id) or self.record_entries.get(entry_id)
 
     def __post_init__(self) -> None:
         if not self.port_entries:
@@ -194,7 +204,30 @@ def load_with_problems(directory: Path | None = None) -> tuple[KnowledgeBase, li
             entries[entry.id] = entry
     problems.extend(_cross_check(entries, ports))
     outside = _load_out_of_scope(root / OUT_OF_SCOPE_FILE, problems)
-    return KnowledgeBase(entries=entries, ports=ports, out_of_scope=outside), problems
+    providers = _load_records(root, entries, ports, problems)
+    kb = KnowledgeBase(entries=entries, ports=ports, out_of_scope=outside, providers=providers)
+    kb.record_entries.update((p.as_entry().id, p.as_entry()) for p in providers.values() if p.known)
+    return kb, problems
+
+
+def _load_records(
+    root: Path, entries: dict[str, Entry], ports: dict[int, PortInfo], problems: list[Problem]
+) -> dict[str, Provider]:
+    """Provider records by id, checked against the entries (ids, `entry` links)."""
+    from bot.records import load_providers
+
+    providers: dict[str, Provider] = {}
+    for record in load_providers(root, ports, problems):
+        clash = record.id in providers or f"settings-{record.id}" in entries
+        if clash:
+            problems.append(Problem(record.file, record.id, "id", "duplicate id"))
+        elif record.entry and record.entry not in entries:
+            problems.append(
+                Problem(record.file, record.id, "entry", f"unknown entry id {record.entry!r}")
+            )
+        else:
+            providers[record.id] = record
+    return providers
 
 
 def out_of_scope_file(directory: Path | None = None) -> str:

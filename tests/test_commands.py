@@ -2,7 +2,16 @@
 
 import pytest
 
-from bot.commands import MAX_INPUT_CHARS, Check, Help, PortQuery, Question, bare_port, parse
+from bot.commands import (
+    MAX_INPUT_CHARS,
+    Check,
+    Help,
+    PortQuery,
+    Question,
+    SettingsQuery,
+    bare_port,
+    parse,
+)
 
 
 @pytest.mark.parametrize("text", ["", "   ", "help", "HELP", "?", "--help"])
@@ -37,3 +46,9 @@ def test_huge_input_is_cut() -> None:
 @pytest.mark.parametrize("text", ["what is 465", "465 or 587", "port", "4651234"])
 def test_not_bare(text: str) -> None:
     assert bare_port(text) is None
+
+
+def test_settings_verb() -> None:
+    assert parse("settings  jane@comcast.net ") == SettingsQuery("jane@comcast.net")
+    assert parse("SETTINGS yahoo mail") == SettingsQuery("yahoo mail")
+    assert isinstance(parse("settings"), Question)

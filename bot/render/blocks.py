@@ -393,7 +393,7 @@ def _downvoted_lines(items: Sequence[Votes], kb: KnowledgeBase) -> str:
         return "_Nothing yet._"
     lines = []
     for v in items:
-        entry = kb.entries.get(v.entry_id)
+        entry = kb.answer_entry(v.entry_id)
         name = escape(entry.question) if entry else f"`{escape(v.entry_id)}` (entry removed)"
         lines.append(f"• {name}  👎 {v.not_helpful} · 👍 {v.helpful}")
     return "\n".join(lines)

@@ -17,6 +17,7 @@ wait for replies still in flight (Bolt's own listener tasks are not tracked).
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import json
 import logging
@@ -31,7 +32,8 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.answers import Answer, PortCard
 from bot.check import Checker, CheckError, CheckRequest
-from bot.commands import Check, Help, PortQuery, Question, parse
+from bot.commands import Check, Help, PortQuery, Question, SettingsQuery, parse
+from bot.discovery import discover
 from bot.engine import Engine
 from bot.normalize import strip_slack
 from bot.render import blocks
@@ -51,6 +53,7 @@ REF_MAX = 1900
 HOME_ITEMS = 10
 REPLY_CACHE = 1024
 EXPIRED = "That result has expired; please run the check again."
+SETTINGS_SECONDS = 2.5
 EXPIRED_ANSWER = "That answer has left the knowledge base; please ask again."
 
 Result = Answer | PortCard | Help | Message
@@ -199,6 +202,17 @@ class Mailport:
         if reply.unanswered:
             self.store.note_unanswered(reply.unanswered)
 
+    async def settings_reply(self, query: SettingsQuery, share: bool) -> Message:
+        """`settings QUERY`: from the records, or by the domain's MX hosts (bounded in time,
+        since a slash command's answer is its ack)."""
+        try:
+            result = await asyncio.wait_for(
+                discover(self.engine, self.checker.guard, query.query), SETTINGS_SECONDS
+            )
+        except TimeoutError:
+            return blocks.notice("Looking up that domain's mail hosts took too long; try again.")
+        return self.render(result.answer, share=share and result.found is not None)
+
     def prepare_check(self, check: Check) -> CheckRequest | Message:
         """A validated `check HOST [PORTS] [--mx]`, or a message saying what is wrong with it."""
         try:
@@ -246,6 +260,10 @@ class Mailport:
     async def on_command(self, ack: Any, body: Body, command: Body) -> None:
         """`/mailport ...`: the knowledge-base answer is the ack itself."""
         parsed = parse(strip_slack(command.get("text", "")))
+        if isinstance(parsed, SettingsQuery):
+            message = await self.settings_reply(parsed, share=True)
+            await ack(response_type="ephemeral", **message.payload())
+            return
         if isinstance(parsed, Check):
             request = self.prepare_check(parsed)
             if isinstance(request, Message):
@@ -288,6 +306,10 @@ class Mailport:
         parsed = parse(strip_slack(event.get("text", "")))
         if isinstance(parsed, Check):
             await self.answer_check(self.prepare_check(parsed), event, options)
+            return
+        if isinstance(parsed, SettingsQuery):
+            message = await self.settings_reply(parsed, share=False)
+            await self.client.chat_postMessage(**options, **message.payload())
             return
         reply = self.reply(parsed, False)
         await self.client.chat_postMessage(**options, **reply.payload)
@@ -338,7 +360,7 @@ class Mailport:
         helpful = action["action_id"] == "helpful"
         entry_id = action.get("value")
         followup = Followup(self.client, body)
-        if not isinstance(entry_id, str) or entry_id not in self.engine.kb.entries:
+        if not isinstance(entry_id, str) or self.engine.kb.answer_entry(entry_id) is None:
             log.warning("vote refused: %r is not an entry", str(entry_id)[:80])
             await followup.note(blocks.notice(EXPIRED_ANSWER))
             return

@@ -5,9 +5,21 @@ from __future__ import annotations
 import time
 
 import aiohttp
-from slack_harness import SlackClient, action_ids, button, sign, texts
+from slack_harness import (
+    FakeSlack,
+    SlackClient,
+    action_ids,
+    button,
+    mention_event,
+    running_app,
+    sign,
+    texts,
+)
 
+from bot.check import Checker
+from bot.check.guard import StaticResolver
 from bot.engine import Engine
+from bot.settings import Settings
 from bot.store import SQLiteStore
 
 
@@ -125,3 +137,25 @@ async def test_url_verification(slack: SlackClient) -> None:
     body = '{"token":"legacy","challenge":"abc123","type":"url_verification"}'
     status, answer = await slack.post(body, "application/json")
     assert status == 200 and answer == {"challenge": "abc123"}
+
+
+async def test_settings_verb_answers_in_the_ack(slack: SlackClient) -> None:
+    answer = await slack.command("settings sendgird")
+    assert answer["response_type"] == "ephemeral"
+    assert "smtp.sendgrid.net" in texts(answer) and "share" in action_ids(answer["blocks"])
+    missing = await slack.command("settings <!channel> nosuchprovider")
+    assert "I have no settings for" in texts(missing) and "<!channel>" not in texts(missing)
+
+
+async def test_settings_by_mx_and_in_a_thread(
+    fake: FakeSlack, settings: Settings, store: SQLiteStore, engine: Engine
+) -> None:
+    table = {"acme-widgets.com": {"MX": ["1 smtp.google.com."]}}
+    checker = Checker(settings, store, resolver=StaticResolver(table))
+    async with running_app(fake, settings, engine, store, checker) as slack:
+        answer = await slack.command("settings jane@acme-widgets.com")
+        assert "smtp.gmail.com" in texts(answer)
+        assert "acme-widgets.com receives its mail at smtp.google.com" in texts(answer)
+        await slack.event(mention_event("settings fastmail", ts="1700000009.000100"))
+        [reply] = await fake.wait_for("chat.postMessage")
+        assert reply["thread_ts"] == "1700000009.000100" and "imap.fastmail.com" in texts(reply)

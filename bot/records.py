@@ -1,0 +1,309 @@
+"""Tabular knowledge: mailbox providers' and sending services' server settings, one record each.
+
+A record is data (hosts, ports, TLS modes, username, auth, notes, sources, reviewed date);
+its answer is rendered from the data, so a host or port is written once. `ProviderIndex`
+finds the record a question or a `settings` query names: by name or alias (typos too), by
+an email address or domain, or by the MX hosts a domain's mail goes to.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from rapidfuzz import fuzz, process
+
+from bot.knowledge import (
+    ENTRY_ID,
+    TLS_LABELS,
+    TLS_MODES,
+    Entry,
+    PortInfo,
+    Problem,
+    Source,
+    _as_list,
+    _choice,
+    _date,
+    _Fields,
+    _read_yaml,
+    _rel,
+    _sources,
+    _text,
+    _text_list,
+)
+
+PROVIDERS_FILE = "records/providers.yaml"
+KINDS = ("mailbox", "sending")
+ROLES = ("incoming", "outgoing", "relay")
+PROTOCOLS = ("imap", "pop3", "smtp")
+PROTOCOL_LABELS = {"imap": "IMAP", "pop3": "POP3", "smtp": "SMTP"}
+ROLE_LABELS = {"incoming": "Incoming", "outgoing": "Outgoing", "relay": "Relay"}
+FUZZY_MIN = 86
+FUZZY_LENGTH = 5
+_HOST = re.compile(r"^(?=.{1,253}$)(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
+_WORD = re.compile(r"[a-z0-9][a-z0-9.&@-]*[a-z0-9]|[a-z0-9]")
+
+PROVIDER_FIELDS = (
+    "id",
+    "name",
+    "kind",
+    "aliases",
+    "domains",
+    "mx",
+    "servers",
+    "username",
+    "auth",
+    "notes",
+    "sources",
+    "reviewed",
+    "entry",
+)
+SERVER_FIELDS = ("role", "protocol", "host", "port", "tls", "region", "note")
+
+
+@dataclass(frozen=True, slots=True)
+class Server:
+    """One server a client or an application connects to."""
+
+    role: str
+    protocol: str
+    host: str
+    port: int
+    tls: str
+    region: str = ""
+    note: str = ""
+
+    def line(self) -> str:
+        """`Incoming (IMAP): imap.example.com port 993, implicit TLS`, in mrkdwn."""
+        where = f" ({self.region})" if self.region else ""
+        label = f"{ROLE_LABELS[self.role]} ({PROTOCOL_LABELS[self.protocol]}){where}"
+        note = f". {self.note}" if self.note else ""
+        return f"{label}: `{self.host}` port {self.port}, {TLS_LABELS[self.tls]}{note}"
+
+
+@dataclass(frozen=True, slots=True)
+class Provider:
+    """A mailbox provider's or a sending service's settings."""
+
+    id: str
+    name: str
+    kind: str
+    aliases: tuple[str, ...]
+    domains: tuple[str, ...]
+    mx: tuple[str, ...]
+    servers: tuple[Server, ...]
+    username: str
+    auth: str
+    notes: tuple[str, ...]
+    sources: tuple[Source, ...]
+    reviewed: dt.date
+    entry: str = ""
+    file: str = ""
+
+    @property
+    def known(self) -> bool:
+        """Whether the record holds reviewed servers (a record without is a name we know)."""
+        return bool(self.servers)
+
+    def unknown_note(self) -> str:
+        """What to say for a provider we recognise but hold no reviewed servers for."""
+        said = " ".join(note.rstrip(".") + "." for note in self.notes)
+        where = self.sources[0].url if self.sources else ""
+        return (
+            f"I have no reviewed server settings for {self.name} yet. {said} "
+            f"{self.name}'s own help: {where}"
+        ).replace("  ", " ")
+
+    @property
+    def entry_id(self) -> str:
+        """The id its answer has: a curated entry's, or `settings-<id>`."""
+        return self.entry or f"settings-{self.id}"
+
+    @property
+    def ports(self) -> tuple[int, ...]:
+        return tuple(dict.fromkeys(server.port for server in self.servers))
+
+    def as_entry(self) -> Entry:
+        """The record as an entry, rendered from its data (for `ask`, `settings`, buttons)."""
+        what = "SMTP settings" if self.kind == "sending" else "mail server settings"
+        return Entry(
+            id=f"settings-{self.id}",
+            question=f"What are {self.name}'s {what}?",
+            alternates=(),
+            short=self.short(),
+            detail=self.detail(),
+            ports=self.ports,
+            tags=("settings", self.kind),
+            sources=self.sources,
+            related=(),
+            reviewed=self.reviewed,
+            file=self.file,
+        )
+
+    def short(self) -> str:
+        """One sentence: each protocol's first host and that host's ports."""
+        parts = []
+        for protocol in PROTOCOLS:
+            servers = [s for s in self.servers if s.protocol == protocol]
+            if servers:
+                host = servers[0].host
+                ports = " or ".join(
+                    f"{s.port} ({TLS_LABELS[s.tls]})" for s in servers if s.host == host
+                )
+                parts.append(f"{PROTOCOL_LABELS[protocol]} {host} on {ports}")
+        return f"{self.name}: " + "; ".join(parts) + "."
+
+    def detail(self) -> str:
+        """Every server, the username and how to sign in, and the notes, in mrkdwn."""
+        lines = [f"• {server.line()}" for server in self.servers]
+        lines.append(f"• Username: {self.username}")
+        lines.append(f"• Sign-in: {self.auth}")
+        lines.extend(f"• {note}" for note in self.notes)
+        return "\n".join(lines)
+
+
+def load_providers(
+    root: Path, ports: dict[int, PortInfo], problems: list[Problem]
+) -> list[Provider]:
+    """The provider records of a knowledge directory (none when the file is absent)."""
+    path = root / PROVIDERS_FILE
+    if not path.exists():
+        return []
+    file = _rel(path)
+    out: list[Provider] = []
+    for index, data in enumerate(_as_list(_read_yaml(path, problems), path, problems)):
+        label = str(data.get("id", f"#{index + 1}")) if isinstance(data, dict) else f"#{index + 1}"
+        if not isinstance(data, dict):
+            problems.append(Problem(file, label, "", "record must be a mapping"))
+            continue
+        record = _provider(_Fields(data, file, label, problems), ports)
+        if record:
+            out.append(record)
+    return out
+
+
+def _provider(f: _Fields, ports: dict[int, PortInfo]) -> Provider | None:
+    f.unknown(PROVIDER_FIELDS)
+    values = dict(
+        id=f.get(
+            "id", lambda v: None if isinstance(v, str) and ENTRY_ID.match(v) else "kebab-case"
+        ),
+        name=f.get("name", _text(60)),
+        kind=f.get("kind", _choice(KINDS)),
+        aliases=tuple(a.lower() for a in f.get("aliases", _text_list, [])),
+        domains=tuple(f.get("domains", _hosts, [])),
+        mx=tuple(f.get("mx", _hosts, [])),
+        servers=tuple(_servers(f, ports)),
+        username=f.get("username", _text(300)),
+        auth=f.get("auth", _text(500)),
+        notes=tuple(f.get("notes", _text_list, [])),
+        sources=tuple(
+            Source(str(s["title"]), str(s["url"])) for s in f.get("sources", _sources, [])
+        ),
+        reviewed=f.get("reviewed", _date),
+        entry=f.get("entry", _text(80), ""),
+        file=f.file,
+    )
+    return Provider(**values) if f.ok else None
+
+
+def _hosts(value: object) -> str | None:
+    if not isinstance(value, list) or not all(isinstance(v, str) and _HOST.match(v) for v in value):
+        return "must be a list of lower-case host or domain names"
+    return None
+
+
+def _servers(f: _Fields, ports: dict[int, PortInfo]) -> Iterable[Server]:
+    raw = f.get("servers", lambda v: None if isinstance(v, list) else "must be a list")
+    for index, item in enumerate(raw or []):
+        where = f"servers[{index}]"
+        if not isinstance(item, dict) or set(item) - set(SERVER_FIELDS):
+            f.fail(where, f"must be a mapping with only {', '.join(SERVER_FIELDS)}")
+            continue
+        problem = _server_problem(item, ports)
+        if problem:
+            f.fail(where, problem)
+            continue
+        yield Server(**{k: item[k] for k in SERVER_FIELDS if k in item})
+
+
+def _server_problem(item: dict[str, object], ports: dict[int, PortInfo]) -> str | None:
+    checks = [
+        (item.get("role") in ROLES, f"role must be one of {', '.join(ROLES)}"),
+        (item.get("protocol") in PROTOCOLS, f"protocol must be one of {', '.join(PROTOCOLS)}"),
+        (isinstance(item.get("host"), str) and _HOST.match(str(item["host"])), "bad host name"),
+        (item.get("port") in ports, f"port {item.get('port')} is not in ports.yaml"),
+        (item.get("tls") in TLS_MODES, f"tls must be one of {', '.join(TLS_MODES)}"),
+    ]
+    return next((message for ok, message in checks if not ok), None)
+
+
+def _normal(text: str) -> str:
+    return " ".join(_WORD.findall(text.lower()))
+
+
+@dataclass(frozen=True, slots=True)
+class Found:
+    """The record a query named, and how it was found."""
+
+    provider: Provider
+    via: str
+    """`name`, `domain` or `mx`."""
+
+
+class ProviderIndex:
+    """Finds records by name, alias, typo, email domain or MX host."""
+
+    def __init__(self, providers: Sequence[Provider]) -> None:
+        self.providers = {p.id: p for p in providers}
+        self._names: dict[str, str] = {}
+        for p in providers:
+            for alias in (p.name.lower(), p.id.replace("-", " "), *p.aliases):
+                self._names[_normal(alias)] = p.id
+        self._domains = {d: p.id for p in providers for d in p.domains}
+        self._single = [name for name in self._names if " " not in name]
+        self._longest = max((len(n.split()) for n in self._names), default=1)
+
+    def named_in(self, text: str) -> Provider | None:
+        """The record whose name or alias the text contains (a typo of a one-word name counts)."""
+        words = _normal(text).split()
+        for size in range(min(self._longest, len(words)), 0, -1):
+            for start in range(len(words) - size + 1):
+                found = self._names.get(" ".join(words[start : start + size]))
+                if found:
+                    return self.providers[found]
+        for word in words:
+            domain = word.rpartition("@")[2]
+            if domain in self._domains:
+                return self.providers[self._domains[domain]]
+        return self._typo(words)
+
+    def _typo(self, words: list[str]) -> Provider | None:
+        for word in words:
+            if len(word) >= FUZZY_LENGTH and not word.isdigit():
+                hit = process.extractOne(
+                    word, self._single, scorer=fuzz.ratio, score_cutoff=FUZZY_MIN
+                )
+                if hit:
+                    return self.providers[self._names[hit[0]]]
+        return None
+
+    def lookup(self, query: str) -> Found | None:
+        """A `settings` query: an address, a domain, or a name."""
+        text = query.strip().lower().rstrip(".")
+        domain = text.rpartition("@")[2]
+        if domain in self._domains:
+            return Found(self.providers[self._domains[domain]], "domain")
+        named = self.named_in(text)
+        return Found(named, "name") if named else None
+
+    def by_mx(self, mx_hosts: Iterable[str]) -> Provider | None:
+        """The record whose MX suffixes the domain's MX hosts end with."""
+        hosts = [h.lower().rstrip(".") for h in mx_hosts]
+        for provider in self.providers.values():
+            if any(h == s or h.endswith("." + s) for h in hosts for s in provider.mx):
+                return provider
+        return None

@@ -1,0 +1,205 @@
+"""Provider records: loading and validation, finding them in questions, and `settings`."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from bot import knowledge
+from bot.check.guard import Guard, StaticResolver
+from bot.discovery import discover
+from bot.engine import Engine
+from bot.kbcheck import check
+
+FIXTURE = Path(__file__).parent / "fixtures" / "kb"
+RECORD = """
+- id: examplemail
+  name: Example Mail
+  kind: mailbox
+  aliases: [examplemail, example mail]
+  domains: [example-mail.test]
+  mx: [mx.example-mail.test]
+  servers:
+    - {role: outgoing, protocol: smtp, host: smtp.example-mail.test, port: 587, tls: starttls}
+    - {role: relay, protocol: smtp, host: relay.example-mail.test, port: 25, tls: none}
+  username: the full address
+  auth: an app password
+  notes: []
+  sources:
+    - {title: "Example Mail help", url: "https://help.example-mail.test/settings"}
+  reviewed: 2026-12-01
+"""
+
+
+@pytest.fixture(scope="module")
+def engine() -> Engine:
+    return Engine.load()
+
+
+def _kb_with(tmp_path: Path, records: str) -> Path:
+    target = tmp_path / "kb"
+    shutil.copytree(FIXTURE, target)
+    (target / "records").mkdir()
+    (target / "records" / "providers.yaml").write_text(records, encoding="utf-8")
+    return target
+
+
+def test_every_real_record_is_valid_and_sourced(engine: Engine) -> None:
+    assert [str(p) for p in check()[0]] == []
+    for record in engine.kb.providers.values():
+        assert record.sources and all(s.url.startswith("https://") for s in record.sources)
+        for server in record.servers:
+            assert server.port in engine.kb.ports
+            assert f"`{server.host}`" in engine.kb.answer_entry(record.entry_id).detail  # type: ignore[union-attr]
+
+
+def test_a_record_is_rendered_from_its_data(tmp_path: Path) -> None:
+    kb = knowledge.load(_kb_with(tmp_path, RECORD))
+    entry = kb.answer_entry("settings-examplemail")
+    assert entry is not None and entry.ports == (587, 25)
+    assert entry.short == "Example Mail: SMTP smtp.example-mail.test on 587 (STARTTLS)."
+    assert "Outgoing (SMTP): `smtp.example-mail.test` port 587, STARTTLS" in entry.detail
+    assert "Relay (SMTP): `relay.example-mail.test` port 25, none" in entry.detail
+
+
+@pytest.mark.parametrize(
+    ("change", "says"),
+    [
+        (("host: smtp.example-mail.test", "host: 'smtp example'"), "bad host name"),
+        (("port: 587", "port: 9993"), "port 9993 is not in ports.yaml"),
+        (("tls: none", "tls: ssl"), "tls must be one of"),
+        (("kind: mailbox", "kind: isp"), "must be one of mailbox, sending"),
+        (("  notes: []", "  notes: []\n  colour: blue"), "colour: unknown field"),
+        (("  notes: []", "  notes: []\n  entry: no-such-entry"), "unknown entry id"),
+        (("https://help", "http://help"), "must start with https://"),
+    ],
+)
+def test_record_problems_name_file_record_and_field(
+    tmp_path: Path, change: tuple[str, str], says: str
+) -> None:
+    problems = [str(p) for p in check(_kb_with(tmp_path, RECORD.replace(*change)))[0]]
+    assert any(says in p and "providers.yaml:examplemail" in p for p in problems), problems
+
+
+def test_duplicate_record_ids_are_refused(tmp_path: Path) -> None:
+    problems = [str(p) for p in check(_kb_with(tmp_path, RECORD + RECORD))[0]]
+    assert any("duplicate id" in p for p in problems), problems
+
+
+@pytest.mark.parametrize(
+    ("question", "entry_id"),
+    [
+        ("sendgird smtp settings", "settings-sendgrid"),
+        ("what's the smtp server for mailgun eu?", "settings-mailgun"),
+        ("icloud imap server for outlook", "settings-icloud"),
+        ("Brevo SMTP host and login?", "settings-brevo"),
+        ("fastmail incoming server", "settings-fastmail"),
+    ],
+)
+def test_settings_questions_are_answered_from_records(
+    engine: Engine, question: str, entry_id: str
+) -> None:
+    answer = engine.ask(question)
+    assert answer.status == "answered" and answer.entry is not None
+    assert answer.entry.id == entry_id
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "sendgrid docs mention port 2525, is that official?",
+        "how do i add an SPF record for sendgrid",
+        "mailgun vs sendgrid which is cheaper",
+    ],
+)
+def test_other_questions_naming_a_provider_go_to_the_matcher(engine: Engine, question: str) -> None:
+    answer = engine.ask(question)
+    assert answer.entry is None or not answer.entry.id.startswith("settings-")
+
+
+def test_a_provider_without_reviewed_servers_is_an_honest_no(engine: Engine) -> None:
+    answer = engine.ask("what is the aol imap server")
+    assert answer.status == "no_match" and answer.entry is None
+    assert "no reviewed server settings for AOL Mail" in answer.note
+    assert "https://help.aol.com/" in answer.note
+
+
+def test_gmail_keeps_its_curated_entry(engine: Engine) -> None:
+    assert engine.settings("gmail").provider.entry_id == "gmail-smtp-settings"  # type: ignore[union-attr]
+    assert engine.ask("gmail imap settings").entry.id == "gmail-smtp-settings"  # type: ignore[union-attr]
+
+
+async def _discover(engine: Engine, query: str, table: dict) -> object:
+    return await discover(engine, Guard(StaticResolver(table)), query)
+
+
+@pytest.mark.parametrize(
+    ("query", "found", "via"),
+    [
+        ("SendGrid", "sendgrid", "name"),
+        ("jane@hotmail.com", "microsoft-365", "domain"),
+        ("icloud.com", "icloud", "domain"),
+        ("it@acme-widgets.com", "gmail", "mx"),
+        ("contoso-widgets.com", "microsoft-365", "mx"),
+    ],
+)
+async def test_settings_by_name_address_domain_or_mx(
+    engine: Engine, query: str, found: str, via: str
+) -> None:
+    table = {
+        "acme-widgets.com": {"MX": ["1 smtp.google.com."]},
+        "contoso-widgets.com": {"MX": ["0 contoso-widgets.com.mail.protection.outlook.com."]},
+    }
+    result = await _discover(engine, query, table)
+    assert result.found is not None  # type: ignore[attr-defined]
+    assert (result.found.provider.id, result.found.via) == (found, via)  # type: ignore[attr-defined]
+    if via == "mx":
+        assert "receives its mail at" in result.answer.note  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize(
+    ("query", "says", "refused"),
+    [
+        ("self-hosted-mail.org", "belong to no provider I know", False),
+        ("gone-for-good.net", "does not exist in DNS", False),
+        ("10.0.0.1", "not an IP address", True),
+        ("nosuchprovider", "I have no settings for 'nosuchprovider'", False),
+        ("", "Give a provider", True),
+    ],
+)
+async def test_settings_not_found_says_why(
+    engine: Engine, query: str, says: str, refused: bool
+) -> None:
+    table = {"self-hosted-mail.org": {"MX": ["10 mail.self-hosted-mail.org."]}}
+    result = await _discover(engine, query, table)
+    assert result.found is None and says in result.answer.note  # type: ignore[attr-defined]
+    assert result.refused is refused  # type: ignore[attr-defined]
+    assert "SendGrid" in result.answer.note  # type: ignore[attr-defined]
+
+
+def test_cli_settings_json_and_exit_status() -> None:
+    run = subprocess.run(
+        [sys.executable, "-m", "bot", "settings", "--json", "sendgrid"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert run.returncode == 0, run.stderr
+    data = json.loads(run.stdout)
+    assert data["status"] == "answered" and data["entry"]["id"] == "settings-sendgrid"
+    assert set(data["entry"]) == {"id", "question", "short", "detail", "ports", "sources"}
+    assert 587 in data["entry"]["ports"]
+    missing = subprocess.run(
+        [sys.executable, "-m", "bot", "settings", "yahoo"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert missing.returncode == 1 and "no reviewed server settings" in missing.stdout
