@@ -8,8 +8,10 @@ from pathlib import Path
 
 from bot import knowledge
 from bot.answers import Answer, PortCard
+from bot.codes import CodeIndex, codes_in
 from bot.knowledge import KnowledgeBase
 from bot.matcher import Matcher
+from bot.networks import NetworkIndex
 from bot.records import Found, Provider, ProviderIndex
 
 # A question naming a provider is about its settings when it says so, or names a protocol,
@@ -24,6 +26,14 @@ _NOT_SETTINGS = re.compile(
     r"dashboard|teammate|unsubscribe|campaign|deliverability|spam|blacklist|blocklist)\b",
     re.IGNORECASE,
 )
+BLOCKED_ENTRY = "port-25-blocked"
+AUTH_ENTRY = "smtp-auth-errors"
+# Codes that mean "not allowed" in general, and an authentication or relay problem when the
+# line says so (RFC 4954's 530 5.7.0; "550 5.7.1 Unable to relay").
+_AUTH_CODES = frozenset({"5.7.0", "5.7.1", "4.7.0", "5.7.3", "5.7.57", "5.7.139"})
+_AUTH_WORDS = re.compile(
+    r"\b(relay\w*|auth\w*|login|log in|credentials?|password|starttls|sign.?in)\b", re.IGNORECASE
+)
 _PORT_NUMBER = re.compile(r"(?<![\w.])\d{2,5}(?![\w.])")
 
 
@@ -35,6 +45,8 @@ class Engine:
         self.kb = kb
         self.matcher = Matcher(kb, cache_dir)
         self.providers = ProviderIndex(list(kb.providers.values()))
+        self.codes = CodeIndex(kb.codes)
+        self.networks = NetworkIndex(kb.networks)
 
     @classmethod
     def load(cls, directory: Path | None = None, cache_dir: Path | None = None) -> Engine:
@@ -44,7 +56,14 @@ class Engine:
 
     def ask(self, question: str) -> Answer:
         """Answer free text: answered, ambiguous (did you mean) or no_match. A question about
-        the settings of a provider with a record is answered from the record."""
+        the settings of a provider with a record is answered from the record, and a question
+        naming a known reply or error code from the code records."""
+        coded = self.code_answer(question)
+        if coded is not None:
+            return coded
+        network = self.networks.blocking_question(question)
+        if network is not None:
+            return self._with_policy(self.matcher.ask(question), network.policy())
         provider = self.settings_question(question)
         if provider is not None and not provider.known:
             return Answer(question, "no_match", 0.0, None, (), (), provider.unknown_note())
@@ -53,6 +72,39 @@ class Engine:
             if answer is not None:
                 return Answer(question, "answered", 100.0, answer.entry, (), answer.ports)
         return self.matcher.ask(question)
+
+    def _with_policy(self, answer: Answer, policy: str) -> Answer:
+        """The answer with a network's policy as its note; the blocked-port entry when the
+        matcher had no answer of its own."""
+        if answer.status != "answered":
+            answer = self.entry_answer(BLOCKED_ENTRY) or answer
+        note = f"{policy} {answer.note}".strip()
+        return Answer(
+            answer.question,
+            answer.status,
+            answer.score,
+            answer.entry,
+            answer.suggestions,
+            answer.ports,
+            note,
+        )
+
+    def code_answer(self, question: str) -> Answer | None:
+        """The answer for the codes a question names (a provider's own reading when it names
+        the provider); a code whose record defers to a curated entry gets that entry."""
+        named = self.providers.named_in(question)
+        found = self.codes.find(question, named.id if named else "")
+        if not found:
+            return None
+        auth = _AUTH_CODES.intersection(codes_in(question)) and _AUTH_WORDS.search(question)
+        if found[0].entry or auth:
+            answer = self.entry_answer(found[0].entry or AUTH_ENTRY)
+        else:
+            entry = self.codes.explain(question, named.id if named else "")
+            answer = Answer(question, "answered", 100.0, entry, (), ()) if entry else None
+        if answer is None or answer.entry is None:
+            return None
+        return Answer(question, "answered", 100.0, answer.entry, (), answer.ports)
 
     def settings_question(self, question: str) -> Provider | None:
         """The record a question asks the settings of: it names the provider, asks about

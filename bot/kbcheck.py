@@ -28,7 +28,8 @@ def check(directory: Path | None = None) -> tuple[list[Problem], str]:
     phrasings = sum(len(e.phrasings) for e in kb.entries.values())
     return [], (
         f"OK: {len(kb.entries)} entries, {phrasings} phrasings, {len(kb.ports)} ports, "
-        f"{len(kb.out_of_scope)} out-of-scope examples, {len(kb.providers)} provider records"
+        f"{len(kb.out_of_scope)} out-of-scope examples; records: {len(kb.providers)} providers, "
+        f"{len(kb.networks)} networks, {len(kb.codes)} codes"
     )
 
 

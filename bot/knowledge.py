@@ -16,6 +16,8 @@ from typing import TYPE_CHECKING, Any
 import yaml
 
 if TYPE_CHECKING:
+    from bot.codes import Code
+    from bot.networks import Network
     from bot.records import Provider
 
 DEFAULT_DIR = Path(__file__).resolve().parent.parent / "knowledge"
@@ -111,6 +113,8 @@ class KnowledgeBase:
     port_entries: dict[int, str] = field(default_factory=dict)
     out_of_scope: tuple[str, ...] = ()
     providers: dict[str, Provider] = field(default_factory=dict)
+    codes: tuple[Code, ...] = ()
+    networks: tuple[Network, ...] = ()
     record_entries: dict[str, Entry] = field(default_factory=dict)
     """Each provider record rendered as an entry (answers, not matcher phrasings)."""
 
@@ -205,9 +209,56 @@ def load_with_problems(directory: Path | None = None) -> tuple[KnowledgeBase, li
     problems.extend(_cross_check(entries, ports))
     outside = _load_out_of_scope(root / OUT_OF_SCOPE_FILE, problems)
     providers = _load_records(root, entries, ports, problems)
-    kb = KnowledgeBase(entries=entries, ports=ports, out_of_scope=outside, providers=providers)
+    codes = _load_codes(root, entries, providers, problems)
+    networks = _load_networks(root, ports, problems)
+    kb = KnowledgeBase(
+        entries=entries,
+        ports=ports,
+        out_of_scope=outside,
+        providers=providers,
+        codes=codes,
+        networks=networks,
+    )
     kb.record_entries.update((p.as_entry().id, p.as_entry()) for p in providers.values() if p.known)
+    kb.record_entries.update((e.id, e) for c in codes for e in c.as_entries())
     return kb, problems
+
+
+def _load_networks(
+    root: Path, ports: dict[int, PortInfo], problems: list[Problem]
+) -> tuple[Network, ...]:
+    """Network records, one per id."""
+    from bot.networks import load_networks
+
+    kept: dict[str, Network] = {}
+    for network in load_networks(root, ports, problems):
+        if network.id in kept:
+            problems.append(Problem(network.file, network.id, "id", "duplicate id"))
+        else:
+            kept[network.id] = network
+    return tuple(kept.values())
+
+
+def _load_codes(
+    root: Path, entries: dict[str, Entry], providers: dict[str, Provider], problems: list[Problem]
+) -> tuple[Code, ...]:
+    """Code records, checked: one per code and provider, links to entries and providers."""
+    from bot.codes import load_codes
+
+    kept: dict[str, Code] = {}
+    for code in load_codes(root, problems):
+        if code.id in kept or code.id in entries:
+            problems.append(Problem(code.file, code.code, "code", "duplicate code"))
+        elif code.entry and code.entry not in entries:
+            problems.append(
+                Problem(code.file, code.code, "entry", f"unknown entry id {code.entry!r}")
+            )
+        elif code.provider and code.provider not in providers:
+            message = f"unknown provider record {code.provider!r}"
+            problems.append(Problem(code.file, code.code, "provider", message))
+        else:
+            kept[code.id] = code
+    return tuple(kept.values())
 
 
 def _load_records(

@@ -140,7 +140,9 @@ def describe(body: dict[str, Any]) -> str:
     event = body.get("event") or {}
     kind = body.get("command") or event.get("type") or body.get("type") or "request"
     channel = body.get("channel")
-    where = event.get("channel") or body.get("channel_id") or (
-        channel.get("id") if isinstance(channel, dict) else ""
+    where = (
+        event.get("channel")
+        or body.get("channel_id")
+        or (channel.get("id") if isinstance(channel, dict) else "")
     )
     return f"{str(kind)[:40]} in {str(where)[:20] or '?'}"

@@ -15,6 +15,7 @@ from typing import Any
 
 log = logging.getLogger("mailport.slack")
 
+
 class Background:
     """A bounded set of running tasks; `drain` waits for them (and cancels stragglers)."""
 

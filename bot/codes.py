@@ -1,0 +1,259 @@
+"""Reply and error codes as records: SMTP reply codes (RFC 5321), enhanced status codes
+(RFC 3463 and the IANA registry), providers' own codes, mail clients' error numbers.
+
+`CodeIndex.explain` finds the codes in a question or a pasted bounce line ("550 5.7.1
+Unable to relay", "0x800CCC0E") and renders one answer from every record that applies,
+the most specific first: a provider's own meaning of a code, then the enhanced code, then
+the reply code.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+from bot.knowledge import (
+    Entry,
+    Problem,
+    Source,
+    _as_list,
+    _choice,
+    _date,
+    _Fields,
+    _read_yaml,
+    _rel,
+    _sources,
+    _text,
+)
+
+CODES_FILE = "records/codes.yaml"
+PROVIDER_NAMES = {"microsoft-365": "Microsoft 365"}
+KINDS = ("reply", "enhanced", "client")
+CODE_FIELDS = (
+    "code",
+    "kind",
+    "provider",
+    "title",
+    "meaning",
+    "cause",
+    "next",
+    "entry",
+    "sources",
+    "reviewed",
+)
+_SHAPES = {
+    "reply": re.compile(r"[2-5][0-5][0-9]"),
+    "enhanced": re.compile(r"[245X]\.[0-9]{1,3}\.[0-9]{1,3}"),
+    "client": re.compile(r"0x[0-9A-F]{8}"),
+}
+_CLIENT = re.compile(r"\b0x[0-9a-fA-F]{8}\b")
+_ENHANCED = re.compile(
+    r"(?<![\d.])([45]\.\d{1,3}\.\d{1,3}|(?<=2\d\d[ -])2\.\d{1,3}\.\d{1,3})(?![\d.])"
+)
+_REPLY_BEFORE_ENHANCED = re.compile(r"(?<![\d.:])([2-5][0-5]\d)[ -](?=[245]\.\d{1,3}\.\d)")
+_REPLY_ALONE = re.compile(r"(?<![\d./#])(?<!\w:)([2-5][0-5]\d)(?![\d.:])")
+_CODE_WORDS = re.compile(
+    r"\b(error|code|reply|response|bounce[ds]?|ndr|rejected|refused|deferred|mean|means|"
+    r"invalid|failed|failure|denied|unable|"
+    r"meaning|says|said|got|getting|returns?|returned)\b",
+    re.IGNORECASE,
+)
+_PORT_WORDS = re.compile(r"\b(port|ports|tcp|udp|firewall|open|listen)\b", re.IGNORECASE)
+
+
+@dataclass(frozen=True, slots=True)
+class Code:
+    """One code's meaning, from its RFC or the provider that sends it."""
+
+    code: str
+    kind: str
+    provider: str
+    title: str
+    meaning: str
+    cause: str
+    next: str
+    entry: str
+    sources: tuple[Source, ...]
+    reviewed: dt.date
+    file: str = ""
+
+    @property
+    def id(self) -> str:
+        """`code-5-7-1`, or `code-microsoft-365-5-7-708` for a provider's own meaning."""
+        slug = re.sub(r"[^a-z0-9]+", "-", self.code.lower()).strip("-")
+        return f"code-{self.provider}-{slug}" if self.provider else f"code-{slug}"
+
+    def as_entries(self) -> list[Entry]:
+        """This code alone, as answers (for buttons and links): a general enhanced record
+        once per class it is used in (`5.7.1` and `4.7.1`)."""
+        if self.code.startswith("X") and not self.provider:
+            return [_entry([self], c + self.code[1:]) for c in "245"]
+        return [_entry([self])]
+
+    def paragraph(self) -> str:
+        """The code's meaning, cause and next step, in mrkdwn."""
+        where = f" ({PROVIDER_NAMES.get(self.provider, self.provider)})" if self.provider else ""
+        lines = [f"*{self.code}{where}: {_plain(self.title)}*", _plain(self.meaning)]
+        if self.cause:
+            lines.append(f"Likely cause: {_plain(self.cause)}")
+        if self.next:
+            lines.append(f"Next step: {_plain(self.next)}")
+        return "\n".join(lines)
+
+
+def _plain(text: str) -> str:
+    """Record text as mrkdwn that shows `<domain>` as typed, never as a link or mention."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def general_key(code: str) -> str:
+    """An enhanced code's general record: `5.7.1` and `4.7.1` are both `X.7.1`."""
+    return "X" + code[1:] if _SHAPES["enhanced"].fullmatch(code) else code
+
+
+def load_codes(root: Path, problems: list[Problem]) -> list[Code]:
+    """The code records of a knowledge directory (none when the file is absent)."""
+    path = root / CODES_FILE
+    if not path.exists():
+        return []
+    file = _rel(path)
+    out: list[Code] = []
+    for index, data in enumerate(_as_list(_read_yaml(path, problems), path, problems)):
+        label = (
+            str(data.get("code", f"#{index + 1}")) if isinstance(data, dict) else f"#{index + 1}"
+        )
+        if not isinstance(data, dict):
+            problems.append(Problem(file, label, "", "record must be a mapping"))
+            continue
+        record = _code(_Fields(data, file, label, problems))
+        if record:
+            out.append(record)
+    return out
+
+
+def _code(f: _Fields) -> Code | None:
+    f.unknown(CODE_FIELDS)
+    kind = f.get("kind", _choice(KINDS))
+    shape = _SHAPES.get(kind or "", _SHAPES["reply"])
+    values = dict(
+        code=f.get(
+            "code",
+            lambda v: None if isinstance(v, str) and shape.fullmatch(v) else f"not a {kind} code",
+        ),
+        kind=kind,
+        provider=f.get("provider", _text(40), ""),
+        title=f.get("title", _text(120)),
+        meaning=f.get("meaning", _text(600)),
+        cause=f.get("cause", _text(600), ""),
+        next=f.get("next", _text(600), ""),
+        entry=f.get("entry", _text(80), ""),
+        sources=tuple(
+            Source(str(s["title"]), str(s["url"])) for s in f.get("sources", _sources, [])
+        ),
+        reviewed=f.get("reviewed", _date),
+        file=f.file,
+    )
+    return Code(**values) if f.ok else None
+
+
+def codes_in(text: str) -> list[str]:
+    """The codes a text names, most specific first: client errors, enhanced codes, then
+    reply codes (a bare three-digit number counts only beside words like "error" or
+    "bounce", and never beside "port")."""
+    client = [m.upper().replace("0X", "0x") for m in _CLIENT.findall(text)]
+    enhanced = _ENHANCED.findall(text)
+    replies = _REPLY_BEFORE_ENHANCED.findall(text)
+    if not replies and _CODE_WORDS.search(text) and not _PORT_WORDS.search(text):
+        replies = _REPLY_ALONE.findall(text)
+    return list(dict.fromkeys([*client, *enhanced, *replies]))
+
+
+class CodeIndex:
+    """Code records by code, each code's provider-specific readings beside the general one."""
+
+    def __init__(self, codes: Iterable[Code]) -> None:
+        self.general: dict[str, Code] = {}
+        self.by_provider: dict[tuple[str, str], Code] = {}
+        for code in codes:
+            if code.provider:
+                self.by_provider[(code.provider, code.code)] = code
+            else:
+                self.general[code.code] = code
+
+    def ids(self) -> set[str]:
+        return {c.id for c in (*self.general.values(), *self.by_provider.values())}
+
+    def find(self, text: str, provider: str = "") -> list[Code]:
+        """The records for the codes in `text`: a provider's own reading when the text names
+        that provider, else the general one, else the one provider's that has the code."""
+        found = []
+        for code in codes_in(text):
+            record = (
+                self.by_provider.get((provider, code))
+                or self.general.get(general_key(code))
+                or self._only_provider(code)
+            )
+            if record is not None and record not in found:
+                found.append(record)
+        return found
+
+    def _only_provider(self, code: str) -> Code | None:
+        readings = [c for (_, number), c in self.by_provider.items() if number == code]
+        return readings[0] if len(readings) == 1 else None
+
+    def explain(self, text: str, provider: str = "") -> Entry | None:
+        """One answer for every known code in `text`, or None when it names none."""
+        pairs = self.pairs(text, provider)
+        return _entry([c for c, _ in pairs], pairs[0][1]) if pairs else None
+
+    def pairs(self, text: str, provider: str = "") -> list[tuple[Code, str]]:
+        """Each record found with the code as the text wrote it (`5.7.1` for `X.7.1`)."""
+        out: list[tuple[Code, str]] = []
+        for code in codes_in(text):
+            record = (
+                self.by_provider.get((provider, code))
+                or self.general.get(general_key(code))
+                or self._only_provider(code)
+            )
+            if record is not None and all(record is not c for c, _ in out):
+                out.append((record, code))
+        return out
+
+
+CLASSES = {
+    "2": "success",
+    "3": "the server waits for more input",
+    "4": "a temporary failure, so the sending server retries",
+    "5": "a permanent failure, so retrying the same message fails the same way",
+}
+
+
+def entry_id(record: Code, written: str) -> str:
+    """`code-5-7-1` for 5.7.1 read by the general X.7.1 record; the record's id otherwise."""
+    if record.code.startswith("X") and not record.provider:
+        return "code-" + written.replace(".", "-")
+    return record.id
+
+
+def _entry(found: list[Code], written: str = "") -> Entry:
+    """One answer from the records of the codes found, most specific first."""
+    first = found[0]
+    written = written or first.code
+    names = " ".join(c.code for c in found)
+    kind = CLASSES.get(written[0], "")
+    return Entry(
+        id=entry_id(first, written),
+        question=f"What does {names} mean?",
+        alternates=(),
+        short=f"{written}: {_plain(first.title)}" + (f" ({kind})." if kind else "."),
+        detail="\n\n".join(c.paragraph() for c in found)[:2500],
+        ports=(),
+        tags=("code",),
+        sources=tuple(dict.fromkeys(s for c in found for s in c.sources)),
+        related=tuple(dict.fromkeys(c.entry for c in found if c.entry)),
+        reviewed=min(c.reviewed for c in found),
+        file=first.file,
+    )

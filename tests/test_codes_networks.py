@@ -1,0 +1,93 @@
+"""Code and network records: codes found in pasted lines, answers rendered from the records,
+network policies beside the blocked-port answer."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.codes import codes_in
+from bot.engine import Engine
+from bot.kbcheck import check
+
+
+@pytest.fixture(scope="module")
+def engine() -> Engine:
+    return Engine.load()
+
+
+@pytest.mark.parametrize(
+    ("text", "codes"),
+    [
+        ("550 5.1.1 <a@b.example>: Recipient address rejected", ["5.1.1", "550"]),
+        ("bounce: 552-5.2.2 mailbox full", ["5.2.2", "552"]),
+        ("Outlook says 0x800ccc0e", ["0x800CCC0E"]),
+        ("what does error 421 mean", ["421"]),
+        ("is port 465 open", []),
+        ("connect to 10.1.2.3 port 587", []),
+        ("version 2.4.1 of postfix", []),
+        ("Invalid login: 535", ["535"]),
+    ],
+)
+def test_codes_are_found_in_pasted_text(text: str, codes: list[str]) -> None:
+    assert codes_in(text) == codes
+
+
+@pytest.mark.parametrize(
+    ("question", "entry_id", "says"),
+    [
+        ("NDR 550 5.1.1 user unknown - what does it mean", "code-5-1-1", "Bad destination mailbox"),
+        ("got 451 4.4.7 from the relay", "code-4-4-7", "temporary failure"),
+        (
+            "550 5.7.708 Access denied, traffic not accepted from this IP",
+            "code-microsoft-365-5-7-708",
+            "Microsoft 365",
+        ),
+        ("what does smtp reply 554 mean", "code-554", "permanent failure"),
+        ("535 5.7.8 Username and Password not accepted", "smtp-auth-errors", ""),
+        ("550 5.7.1 Unable to relay", "smtp-auth-errors", ""),
+    ],
+)
+def test_code_questions_are_answered_from_records(
+    engine: Engine, question: str, entry_id: str, says: str
+) -> None:
+    answer = engine.ask(question)
+    assert answer.status == "answered" and answer.entry is not None
+    assert answer.entry.id == entry_id
+    assert says in answer.entry.short + answer.entry.detail
+    assert engine.entry_answer(entry_id) is not None, "buttons can show it again"
+
+
+def test_record_text_cannot_become_slack_markup(engine: Engine) -> None:
+    entry = engine.ask("got a 220 greeting, what does it mean").entry
+    assert entry is not None and "<domain>" not in entry.detail and "&lt;domain&gt;" in entry.detail
+
+
+@pytest.mark.parametrize(
+    ("question", "network"),
+    [
+        (
+            "ec2 instance cant reach any mx on 25, aws restricting it? how do we get it lifted",
+            "Amazon EC2",
+        ),
+        ("why cant my digitalocean droplet send on 25", "DigitalOcean"),
+        ("scaleway smtp blocked?", "Scaleway"),
+    ],
+)
+def test_network_policies_come_with_the_blocked_port_answer(
+    engine: Engine, question: str, network: str
+) -> None:
+    answer = engine.ask(question)
+    assert answer.status == "answered" and answer.entry is not None
+    assert answer.note.startswith(f"{network} blocks outbound port")
+    assert "Source: https://" in answer.note
+
+
+def test_a_network_named_without_a_block_is_left_alone(engine: Engine) -> None:
+    assert not engine.ask("how do I set up reverse dns on aws").note.startswith("Amazon EC2")
+
+
+def test_every_code_and_network_record_is_sourced(engine: Engine) -> None:
+    assert [str(p) for p in check()[0]] == []
+    assert len(engine.kb.codes) >= 150 and len(engine.kb.networks) >= 6
+    for record in (*engine.kb.codes, *engine.kb.networks):
+        assert record.sources and all(s.url.startswith("https://") for s in record.sources)
