@@ -62,7 +62,7 @@ def test_near_topic_questions_are_declined(engine: Engine, question: str) -> Non
 
 def test_the_out_of_scope_examples_are_never_an_answer_or_a_suggestion(engine: Engine) -> None:
     for question in engine.kb.out_of_scope:
-        answer = engine.ask(question)
+        answer = engine.matcher.ask(question)
         assert answer.status == "no_match", question
         assert OUT_OF_SCOPE not in [s.entry.id for s in answer.suggestions], question
 
