@@ -168,6 +168,7 @@ def codes_in(text: str) -> list[str]:
     replies = _REPLY_BEFORE_ENHANCED.findall(text)
     if not replies and _CODE_WORDS.search(text) and not _PORT_WORDS.search(text):
         replies = _REPLY_ALONE.findall(text)
+    replies = sorted(replies, key=lambda code: -int(code[0]))  # the failure before the greeting
     return list(dict.fromkeys([*client, *enhanced, *replies]))
 
 

@@ -30,7 +30,9 @@ BLOCKED_ENTRY = "port-25-blocked"
 AUTH_ENTRY = "smtp-auth-errors"
 # Codes that mean "not allowed" in general, and an authentication or relay problem when the
 # line says so (RFC 4954's 530 5.7.0; "550 5.7.1 Unable to relay").
-_AUTH_CODES = frozenset({"5.7.0", "5.7.1", "4.7.0", "5.7.3", "5.7.57", "5.7.139"})
+_AUTH_CODES = frozenset(
+    {"5.7.0", "5.7.1", "4.7.0", "5.7.3", "5.7.54", "5.7.57", "5.7.64", "5.7.139"}
+)
 _AUTH_WORDS = re.compile(
     r"\b(relay\w*|auth\w*|login|log in|credentials?|password|starttls|sign.?in)\b", re.IGNORECASE
 )

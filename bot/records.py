@@ -282,13 +282,14 @@ class ProviderIndex:
         return self._typo(words)
 
     def _typo(self, words: list[str]) -> Provider | None:
+        """A one-word name typed with a slip ("sendgird", "gmial"): same first letter, and not
+        a word that is part of the name ("cloud" is no typo of "icloud")."""
         for word in words:
-            if len(word) >= FUZZY_LENGTH and not word.isdigit():
-                hit = process.extractOne(
-                    word, self._single, scorer=fuzz.ratio, score_cutoff=FUZZY_MIN
-                )
-                if hit:
-                    return self.providers[self._names[hit[0]]]
+            if len(word) < FUZZY_LENGTH or word.isdigit():
+                continue
+            hit = process.extractOne(word, self._single, scorer=fuzz.ratio, score_cutoff=FUZZY_MIN)
+            if hit and hit[0][0] == word[0] and word not in hit[0] and hit[0] not in word:
+                return self.providers[self._names[hit[0]]]
         return None
 
     def lookup(self, query: str) -> Found | None:

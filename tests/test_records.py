@@ -203,3 +203,15 @@ def test_cli_settings_json_and_exit_status() -> None:
         check=False,
     )
     assert missing.returncode == 1 and "no reviewed server settings" in missing.stdout
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "cloud run service sending via smtp.gmail.com times out",
+        "oracle cloud free tier - smtp egress blocked",
+    ],
+)
+def test_a_word_inside_a_name_is_no_typo_of_it(engine: Engine, question: str) -> None:
+    named = engine.providers.named_in(question)
+    assert named is None or named.id != "icloud"

@@ -268,7 +268,6 @@ async def _raw_post(
         return response.status, (json.loads(text) if text else None)
 
 
-
 async def test_a_body_that_trickles_in_is_cut_off(
     slack: SlackClient, monkeypatch: pytest.MonkeyPatch
 ) -> None:
