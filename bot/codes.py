@@ -19,14 +19,12 @@ from bot.knowledge import (
     Entry,
     Problem,
     Source,
-    _as_list,
     _choice,
     _date,
     _Fields,
-    _read_yaml,
-    _rel,
     _sources,
     _text,
+    record_fields,
 )
 
 CODES_FILE = "records/codes.yaml"
@@ -116,22 +114,8 @@ def general_key(code: str) -> str:
 
 def load_codes(root: Path, problems: list[Problem]) -> list[Code]:
     """The code records of a knowledge directory (none when the file is absent)."""
-    path = root / CODES_FILE
-    if not path.exists():
-        return []
-    file = _rel(path)
-    out: list[Code] = []
-    for index, data in enumerate(_as_list(_read_yaml(path, problems), path, problems)):
-        label = (
-            str(data.get("code", f"#{index + 1}")) if isinstance(data, dict) else f"#{index + 1}"
-        )
-        if not isinstance(data, dict):
-            problems.append(Problem(file, label, "", "record must be a mapping"))
-            continue
-        record = _code(_Fields(data, file, label, problems))
-        if record:
-            out.append(record)
-    return out
+    found = (_code(f) for f in record_fields(root / CODES_FILE, "code", problems))
+    return [record for record in found if record]
 
 
 def _code(f: _Fields) -> Code | None:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -318,6 +318,19 @@ def _as_list(data: Any, path: Path, problems: list[Problem]) -> list[Any]:
         return data
     problems.append(Problem(_rel(path), "", "", "expected a list of mappings"))
     return []
+
+
+def record_fields(path: Path, key: str, problems: list[Problem]) -> Iterator[_Fields]:
+    """Each mapping of a record file (none when the file is absent), labelled by its `key`
+    field, ready to be read; anything else in the list is reported."""
+    if not path.exists():
+        return
+    file = _rel(path)
+    for index, data in enumerate(_as_list(_read_yaml(path, problems), path, problems)):
+        if not isinstance(data, dict):
+            problems.append(Problem(file, f"#{index + 1}", "", "record must be a mapping"))
+            continue
+        yield _Fields(data, file, str(data.get(key, f"#{index + 1}")), problems)
 
 
 class _Fields:

@@ -16,14 +16,12 @@ from bot.knowledge import (
     PortInfo,
     Problem,
     Source,
-    _as_list,
     _date,
     _Fields,
-    _read_yaml,
-    _rel,
     _sources,
     _text,
     _text_list,
+    record_fields,
 )
 
 NETWORKS_FILE = "records/networks.yaml"
@@ -88,20 +86,8 @@ class Network:
 
 def load_networks(root: Path, ports: dict[int, PortInfo], problems: list[Problem]) -> list[Network]:
     """The network records of a knowledge directory (none when the file is absent)."""
-    path = root / NETWORKS_FILE
-    if not path.exists():
-        return []
-    file = _rel(path)
-    out: list[Network] = []
-    for index, data in enumerate(_as_list(_read_yaml(path, problems), path, problems)):
-        label = str(data.get("id", f"#{index + 1}")) if isinstance(data, dict) else f"#{index + 1}"
-        if not isinstance(data, dict):
-            problems.append(Problem(file, label, "", "record must be a mapping"))
-            continue
-        record = _network(_Fields(data, file, label, problems), ports)
-        if record:
-            out.append(record)
-    return out
+    found = (_network(f, ports) for f in record_fields(root / NETWORKS_FILE, "id", problems))
+    return [record for record in found if record]
 
 
 def _network(f: _Fields, ports: dict[int, PortInfo]) -> Network | None:

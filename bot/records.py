@@ -24,15 +24,13 @@ from bot.knowledge import (
     PortInfo,
     Problem,
     Source,
-    _as_list,
     _choice,
     _date,
     _Fields,
-    _read_yaml,
-    _rel,
     _sources,
     _text,
     _text_list,
+    record_fields,
 )
 
 PROVIDERS_FILE = "records/providers.yaml"
@@ -169,20 +167,8 @@ def load_providers(
     root: Path, ports: dict[int, PortInfo], problems: list[Problem]
 ) -> list[Provider]:
     """The provider records of a knowledge directory (none when the file is absent)."""
-    path = root / PROVIDERS_FILE
-    if not path.exists():
-        return []
-    file = _rel(path)
-    out: list[Provider] = []
-    for index, data in enumerate(_as_list(_read_yaml(path, problems), path, problems)):
-        label = str(data.get("id", f"#{index + 1}")) if isinstance(data, dict) else f"#{index + 1}"
-        if not isinstance(data, dict):
-            problems.append(Problem(file, label, "", "record must be a mapping"))
-            continue
-        record = _provider(_Fields(data, file, label, problems), ports)
-        if record:
-            out.append(record)
-    return out
+    found = (_provider(f, ports) for f in record_fields(root / PROVIDERS_FILE, "id", problems))
+    return [record for record in found if record]
 
 
 def _provider(f: _Fields, ports: dict[int, PortInfo]) -> Provider | None:

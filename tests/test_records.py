@@ -215,3 +215,8 @@ def test_cli_settings_json_and_exit_status() -> None:
 def test_a_word_inside_a_name_is_no_typo_of_it(engine: Engine, question: str) -> None:
     named = engine.providers.named_in(question)
     assert named is None or named.id != "icloud"
+
+
+def test_a_record_that_is_not_a_mapping_is_reported(tmp_path: Path) -> None:
+    problems = [str(p) for p in check(_kb_with(tmp_path, RECORD + "- just some text\n"))[0]]
+    assert any("providers.yaml:#2: record must be a mapping" in p for p in problems), problems
