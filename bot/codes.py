@@ -1,8 +1,8 @@
 """Reply and error codes as records: SMTP reply codes (RFC 5321), enhanced status codes
 (RFC 3463 and the IANA registry), providers' own codes, mail clients' error numbers.
 
-`CodeIndex.explain` finds the codes in a question or a pasted bounce line ("550 5.7.1
-Unable to relay", "0x800CCC0E") and renders one answer from every record that applies,
+`CodeIndex.pairs` finds the codes in a question or a pasted bounce line ("550 5.7.1
+Unable to relay", "0x800CCC0E") and `explain` renders one answer from every record that applies,
 the most specific first: a provider's own meaning of a code, then the enhanced code, then
 the reply code.
 """
@@ -167,45 +167,30 @@ class CodeIndex:
                 self.by_provider[(code.provider, code.code)] = code
             else:
                 self.general[code.code] = code
-
-    def ids(self) -> set[str]:
-        return {c.id for c in (*self.general.values(), *self.by_provider.values())}
-
-    def find(self, text: str, provider: str = "") -> list[Code]:
-        """The records for the codes in `text`: a provider's own reading when the text names
-        that provider, else the general one, else the one provider's that has the code."""
-        found = []
-        for code in codes_in(text):
-            record = (
-                self.by_provider.get((provider, code))
-                or self.general.get(general_key(code))
-                or self._only_provider(code)
-            )
-            if record is not None and record not in found:
-                found.append(record)
-        return found
-
-    def _only_provider(self, code: str) -> Code | None:
-        readings = [c for (_, number), c in self.by_provider.items() if number == code]
-        return readings[0] if len(readings) == 1 else None
-
-    def explain(self, text: str, provider: str = "") -> Entry | None:
-        """One answer for every known code in `text`, or None when it names none."""
-        pairs = self.pairs(text, provider)
-        return _entry([c for c, _ in pairs], pairs[0][1]) if pairs else None
+        readings: dict[str, list[Code]] = {}
+        for (_, number), reading in self.by_provider.items():
+            readings.setdefault(number, []).append(reading)
+        self._only_provider = {n: r[0] for n, r in readings.items() if len(r) == 1}
 
     def pairs(self, text: str, provider: str = "") -> list[tuple[Code, str]]:
-        """Each record found with the code as the text wrote it (`5.7.1` for `X.7.1`)."""
+        """Each record found with the code as the text wrote it (`5.7.1` for `X.7.1`): a
+        provider's own reading when the text names that provider, else the general one, else
+        the reading of the one provider that has the code."""
         out: list[tuple[Code, str]] = []
         for code in codes_in(text):
             record = (
                 self.by_provider.get((provider, code))
                 or self.general.get(general_key(code))
-                or self._only_provider(code)
+                or self._only_provider.get(code)
             )
             if record is not None and all(record is not c for c, _ in out):
                 out.append((record, code))
         return out
+
+
+def explain(pairs: list[tuple[Code, str]]) -> Entry | None:
+    """One answer from `CodeIndex.pairs`, or None when there are none."""
+    return _entry([c for c, _ in pairs], pairs[0][1]) if pairs else None
 
 
 CLASSES = {

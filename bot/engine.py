@@ -8,7 +8,7 @@ from pathlib import Path
 
 from bot import knowledge
 from bot.answers import Answer, PortCard
-from bot.codes import CodeIndex, codes_in
+from bot.codes import CodeIndex, codes_in, explain
 from bot.knowledge import KnowledgeBase
 from bot.matcher import Matcher
 from bot.networks import NetworkIndex
@@ -60,13 +60,14 @@ class Engine:
         """Answer free text: answered, ambiguous (did you mean) or no_match. A question about
         the settings of a provider with a record is answered from the record, and a question
         naming a known reply or error code from the code records."""
-        coded = self.code_answer(question)
+        named = self.providers.named_in(question)
+        coded = self.code_answer(question, named)
         if coded is not None:
             return coded
         network = self.networks.blocking_question(question)
         if network is not None:
             return self._with_policy(self.matcher.ask(question), network.policy())
-        provider = self.settings_question(question)
+        provider = self.settings_question(question, named)
         if provider is not None and not provider.known:
             return Answer(question, "no_match", 0.0, None, (), (), provider.unknown_note())
         if provider is not None:
@@ -91,34 +92,32 @@ class Engine:
             note,
         )
 
-    def code_answer(self, question: str) -> Answer | None:
-        """The answer for the codes a question names (a provider's own reading when it names
-        the provider); a code whose record defers to a curated entry gets that entry."""
-        named = self.providers.named_in(question)
-        found = self.codes.find(question, named.id if named else "")
-        if not found:
+    def code_answer(self, question: str, named: Provider | None) -> Answer | None:
+        """The answer for the codes a question names (`named`'s own reading when it names a
+        provider); a code whose record defers to a curated entry gets that entry."""
+        pairs = self.codes.pairs(question, named.id if named else "")
+        if not pairs:
             return None
+        first = pairs[0][0]
         auth = _AUTH_CODES.intersection(codes_in(question)) and _AUTH_WORDS.search(question)
-        if found[0].entry or auth:
-            answer = self.entry_answer(found[0].entry or AUTH_ENTRY)
+        if first.entry or auth:
+            answer = self.entry_answer(first.entry or AUTH_ENTRY)
         else:
-            entry = self.codes.explain(question, named.id if named else "")
-            answer = Answer(question, "answered", 100.0, entry, (), ()) if entry else None
+            answer = Answer(question, "answered", 100.0, explain(pairs), (), ())
         if answer is None or answer.entry is None:
             return None
         return Answer(question, "answered", 100.0, answer.entry, (), answer.ports)
 
-    def settings_question(self, question: str) -> Provider | None:
+    def settings_question(self, question: str, named: Provider | None) -> Provider | None:
         """The record a question asks the settings of: it names the provider, asks about
         settings or a protocol, names no port number (that is a question about the port),
         and is about nothing the settings do not answer. Providers whose curated entry the
-        matcher knows (`entry:`) are left to the matcher."""
+        matcher knows (`entry:`) are left to the matcher. `named`: the provider it names."""
         if not _SETTINGS_WORDS.search(question) or _NOT_SETTINGS.search(question):
             return None
         if _PORT_NUMBER.search(question):
             return None
-        provider = self.providers.named_in(question)
-        return provider if provider is not None and not provider.entry else None
+        return named if named is not None and not named.entry else None
 
     def settings(self, query: str) -> Found | None:
         """The record a `settings` query names (a provider, an address or a domain)."""

@@ -219,7 +219,8 @@ def load_with_problems(directory: Path | None = None) -> tuple[KnowledgeBase, li
         codes=codes,
         networks=networks,
     )
-    kb.record_entries.update((p.as_entry().id, p.as_entry()) for p in providers.values() if p.known)
+    rendered = [p.as_entry() for p in providers.values() if p.known]
+    kb.record_entries.update((entry.id, entry) for entry in rendered)
     kb.record_entries.update((e.id, e) for c in codes for e in c.as_entries())
     return kb, problems
 
