@@ -310,9 +310,15 @@ class MxLookup:
 class Guard:
     """Resolve once, vet every address, connect only to vetted addresses on mail ports."""
 
-    def __init__(self, resolver: Resolver, allow: Sequence[IPNetwork] = ()) -> None:
+    def __init__(
+        self,
+        resolver: Resolver,
+        allow: Sequence[IPNetwork] = (),
+        dial: Mapping[int, int] | None = None,
+    ) -> None:
         self._resolver = resolver
         self._allow = tuple(allow)
+        self._dial = dict(dial or {})
 
     def clean(self, text: str) -> Host:
         """Name hygiene for user text; internal names are admitted only if ranges are allowed."""
@@ -394,7 +400,10 @@ class Guard:
     ) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
         """Open TCP to a vetted IP literal on a mail port (vetted again here: defence in depth).
 
-        The caller bounds the time; the reader's line limit is MAX_LINE."""
+        The caller bounds the time; the reader's line limit is MAX_LINE. `dial` (from code, never
+        from a user or a setting) maps a mail port to the TCP port its server really listens on,
+        so tests run real servers on unprivileged ports; the port vetted and reported is the
+        mail port."""
         ip = _ip_or_none(address)
         if ip is None or str(ip) != address or port not in PORTS:
             raise ValueError(f"refusing to connect to {address!r} port {port}")
@@ -403,7 +412,11 @@ class Guard:
             raise ValueError(f"refusing to connect to {address} ({reason})")
         family = socket.AF_INET6 if ip.version == 6 else socket.AF_INET
         return await asyncio.open_connection(
-            address, port, family=family, flags=socket.AI_NUMERICHOST, limit=MAX_LINE
+            address,
+            self._dial.get(port, port),
+            family=family,
+            flags=socket.AI_NUMERICHOST,
+            limit=MAX_LINE,
         )
 
 

@@ -8,7 +8,7 @@ import asyncio
 import datetime as dt
 import json
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from bot.check.errors import CheckInputError, CheckLimited
@@ -51,12 +51,18 @@ class Checker:
     """The live checker. Make one per process: it holds the concurrency cap and TLS contexts."""
 
     def __init__(
-        self, settings: Settings, store: Store | None = None, resolver: Resolver | None = None
+        self,
+        settings: Settings,
+        store: Store | None = None,
+        resolver: Resolver | None = None,
+        dial: Mapping[int, int] | None = None,
     ) -> None:
+        """`resolver` and `dial` (see `Guard.connect`) let tests and benchmarks stand in for
+        DNS and for the port numbers their real servers listen on."""
         self.settings = settings
         self.store = store
         self.guard = Guard(
-            resolver or DnsResolver(settings.check_step_timeout), settings.allow_cidrs
+            resolver or DnsResolver(settings.check_step_timeout), settings.allow_cidrs, dial
         )
         self._slots = asyncio.Semaphore(settings.check_concurrency)
         self._running: dict[str, asyncio.Future[CheckReport]] = {}

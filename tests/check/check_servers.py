@@ -1,5 +1,6 @@
 """Real servers for the live-check tests, all on 127.0.0.0/8: aiosmtpd with STARTTLS and AUTH,
-and small scripted SMTP/IMAP/POP3 servers that misbehave on purpose. Plus test certificates."""
+and small scripted SMTP/IMAP/POP3 servers that misbehave on purpose. Plus test certificates.
+Each helper takes the mail port a test checks and listens on its TEST_PORTS stand-in."""
 
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
+from loopback_ports import TEST_PORTS
 
 LOOPBACK = (ipaddress.ip_network("127.0.0.0/8"),)
 
@@ -113,9 +115,13 @@ def aiosmtpd_server(
         "auth_require_tls": auth_require_tls and not implicit,
     }
     if implicit:
-        controller = Controller(_Sink(), hostname=address, port=port, ssl_context=context, **kwargs)
+        controller = Controller(
+            _Sink(), hostname=address, port=TEST_PORTS[port], ssl_context=context, **kwargs
+        )
     else:
-        controller = Controller(_Sink(), hostname=address, port=port, tls_context=context, **kwargs)
+        controller = Controller(
+            _Sink(), hostname=address, port=TEST_PORTS[port], tls_context=context, **kwargs
+        )
     controller.start()
     try:
         yield controller
@@ -244,7 +250,7 @@ async def scripted_server(
     """Run a ScriptedServer on address:port (implicit TLS with `script.tls` if asked)."""
     server = ScriptedServer(protocol, script)
     ssl_context = script.tls if implicit else None
-    listener = await asyncio.start_server(server.handle, address, port, ssl=ssl_context)
+    listener = await asyncio.start_server(server.handle, address, TEST_PORTS[port], ssl=ssl_context)
     try:
         yield server
     finally:
@@ -258,7 +264,7 @@ def filtered_port(address: str, port: int) -> Iterator[None]:
     accepts, with its accept queue already full."""
     listener = socket.socket()
     listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    listener.bind((address, port))
+    listener.bind((address, TEST_PORTS[port]))
     listener.listen(0)
     fillers: list[socket.socket] = []
     try:
@@ -266,7 +272,7 @@ def filtered_port(address: str, port: int) -> Iterator[None]:
             filler = socket.socket()
             filler.setblocking(False)
             with contextlib.suppress(BlockingIOError):
-                filler.connect((address, port))
+                filler.connect((address, TEST_PORTS[port]))
             fillers.append(filler)
         yield
     finally:
@@ -287,7 +293,7 @@ class Recorder:
         writer.close()
 
     async def listen(self, address: str, port: int) -> None:
-        self.servers.append(await asyncio.start_server(self._count, address, port))
+        self.servers.append(await asyncio.start_server(self._count, address, TEST_PORTS[port]))
 
     async def close(self) -> None:
         for server in self.servers:

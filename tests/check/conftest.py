@@ -9,14 +9,15 @@ from collections.abc import Callable
 import pytest
 import trustme
 from check_servers import LOOPBACK, Certs
+from loopback_ports import TEST_PORTS
 
 from bot.check import Checker
 from bot.check.guard import StaticResolver
 from bot.settings import Settings
 
-# name -> address of the test servers (127.0.0.1 is Postfix/Dovecot).
+# name -> address of the test servers (127.0.0.30 is the private Postfix and Dovecot).
 HOSTS = {
-    "mail.example.net": "127.0.0.1",
+    "mail.example.net": "127.0.0.30",
     "smtp.good.example.net": "127.0.0.2",
     "smtp.selfsigned.example.net": "127.0.0.3",
     "smtp.expired.example.net": "127.0.0.4",
@@ -71,7 +72,9 @@ def make_checker(settings: Settings, resolver: StaticResolver) -> Callable[..., 
     """A checker on the test DNS; keyword arguments override settings."""
 
     def make(**overrides: object) -> Checker:
-        return Checker(dataclasses.replace(settings, **overrides), resolver=resolver)
+        return Checker(
+            dataclasses.replace(settings, **overrides), resolver=resolver, dial=TEST_PORTS
+        )
 
     return make
 

@@ -7,6 +7,7 @@ import ipaddress
 
 import pytest
 from check_servers import LOOPBACK, Recorder
+from loopback_ports import TEST_PORTS
 
 from bot.check import Checker, CheckInputError
 from bot.check.guard import Guard, StaticResolver, clean_host, refusal
@@ -199,7 +200,7 @@ async def _attempt_all(checker: Checker) -> list[str]:
 
 
 async def test_hostile_targets_are_never_connected_to(monkeypatch: pytest.MonkeyPatch) -> None:
-    """A real listener on 127.0.0.1:2525 sees no connection, and no socket is even opened."""
+    """A real listener for 2525 on 127.0.0.1 sees no connection, and no socket is opened."""
     opened: list[tuple] = []
     real_open = asyncio.open_connection
 
@@ -222,6 +223,7 @@ async def test_hostile_targets_are_never_connected_to(monkeypatch: pytest.Monkey
         allowed = Checker(
             Settings(check_cache_ttl=0, allow_cidrs=LOOPBACK),
             resolver=StaticResolver(HOSTILE_DNS),
+            dial=TEST_PORTS,
         )
         report = await allowed.check("loop.example.net", ["2525"])
         await asyncio.sleep(0.05)

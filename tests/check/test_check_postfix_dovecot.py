@@ -1,54 +1,75 @@
-"""Postfix (25, 465, 587) and Dovecot (143, 993, 110, 995) on 127.0.0.1, set up by
-.ci/mail-servers.sh: the report must agree with `openssl s_client` about the same ports."""
+"""A real Postfix (25, 465, 587) and a real Dovecot (143, 993, 110, 995), private to this test
+run (mail_instances.py): the report must agree with `openssl s_client` about the same ports,
+and the machine's own mail configuration and services must be left exactly as they were."""
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
-import socket
 import subprocess
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import mail_instances
 import pytest
 from check_servers import LOOPBACK
+from loopback_ports import TEST_PORTS
+from mail_instances import ADDRESS, BANNER, NAME, MailServers
 
 from bot.check import Checker, Level
 from bot.check.guard import StaticResolver
 from bot.settings import Settings
 
-ROOT = Path(__file__).resolve().parents[2]
-SCRIPT = ROOT / ".ci" / "mail-servers.sh"
-CA = Path("/etc/mailport-ci/ca.pem")
-NAME = "mail.example.net"
 PORTS = (25, 465, 587, 143, 993, 110, 995)
 STARTTLS = {25: "smtp", 587: "smtp", 143: "imap", 110: "pop3"}
+# Where a system mail server keeps its configuration and state: read, never written.
+SYSTEM_PATHS = ("/etc/postfix", "/etc/dovecot", "/etc/mailname", "/etc/aliases", "/var/lib/dovecot")
 
 
-def _answers(port: int) -> bool:
+def fingerprint() -> dict[str, str]:
+    """Every file under SYSTEM_PATHS with its mode and a digest of its content."""
+    found: dict[str, str] = {}
+    for top in map(Path, SYSTEM_PATHS):
+        for path in [top, *top.rglob("*")] if top.is_dir() else [top]:
+            if path.is_file() and not path.is_symlink():
+                digest = hashlib.sha256(path.read_bytes()).hexdigest()
+                found[str(path)] = f"{path.stat().st_mode:o} {digest}"
+    return found
+
+
+def listeners_elsewhere() -> set[str]:
+    """Listening TCP sockets that are not the private servers'."""
+    run = subprocess.run(["ss", "-Hltn"], capture_output=True, text=True, check=True)
+    return {line.split()[3] for line in run.stdout.splitlines() if ADDRESS not in line}
+
+
+@dataclass
+class Machine:
+    """The machine as it was before the private servers started."""
+
+    files: dict[str, str]
+    listeners: set[str]
+
+
+@pytest.fixture(scope="module")
+def before() -> Machine:
+    return Machine(fingerprint(), listeners_elsewhere())
+
+
+@pytest.fixture(scope="module", autouse=True)
+def servers(before: Machine) -> Iterator[MailServers]:
+    """Start the private Postfix and Dovecot; skip where they cannot run (CI fails instead)."""
+    problem = mail_instances.missing()
+    if problem and not os.environ.get("CI"):
+        pytest.skip(f"Postfix/Dovecot tests skipped: {problem}")
     try:
-        socket.create_connection(("127.0.0.1", port), timeout=1).close()
-    except OSError:
-        return False
-    return True
-
-
-@pytest.fixture(scope="session", autouse=True)
-def mail_servers() -> None:
-    """Start Postfix and Dovecot with the CI script unless they already answer."""
-    if all(_answers(p) for p in PORTS) and CA.exists():
-        return
-    problem = None
-    if os.geteuid() != 0:
-        problem = "Postfix/Dovecot tests need root (run .ci/mail-servers.sh)"
-    else:
-        run = subprocess.run(["bash", str(SCRIPT)], capture_output=True, text=True, timeout=900)
-        if run.returncode != 0:
-            problem = f".ci/mail-servers.sh failed:\n{run.stdout}\n{run.stderr}"
-    if problem and os.environ.get("CI"):
-        pytest.fail(problem)
-    if problem:
-        pytest.skip(problem)
+        running = mail_instances.start()
+    except mail_instances.MailServersUnavailable as exc:
+        pytest.fail(f"private Postfix/Dovecot did not start: {exc}")
+    yield running
+    running.stop()
 
 
 @dataclass
@@ -68,11 +89,13 @@ def s_client(port: int, cafile: Path | None) -> OpenSSL:
         "s_client",
         "-brief",
         "-connect",
-        f"127.0.0.1:{port}",
+        f"{ADDRESS}:{TEST_PORTS[port]}",
         "-servername",
         NAME,
         "-verify_hostname",
         NAME,
+        "-nameopt",
+        "RFC2253",
     ]
     if cafile is not None:
         command += ["-CAfile", str(cafile)]
@@ -98,11 +121,12 @@ def s_client(port: int, cafile: Path | None) -> OpenSSL:
 
 def checker(cafile: Path | None) -> Checker:
     settings = Settings(allow_cidrs=LOOPBACK, check_ca_file=cafile, check_cache_ttl=0)
-    return Checker(settings, resolver=StaticResolver({NAME: {"A": ["127.0.0.1"]}}))
+    return Checker(settings, resolver=StaticResolver({NAME: {"A": [ADDRESS]}}), dial=TEST_PORTS)
 
 
-@pytest.mark.parametrize("cafile", [CA, None], ids=["trusted-ca", "unknown-ca"])
-async def test_report_agrees_with_openssl(cafile: Path | None) -> None:
+@pytest.mark.parametrize("trusted", [True, False], ids=["trusted-ca", "unknown-ca"])
+async def test_report_agrees_with_openssl(servers: MailServers, trusted: bool) -> None:
+    cafile = servers.cafile if trusted else None
     report = await checker(cafile).check(NAME, ["all"])
     results = {r.port: r for r in report.results()}
     assert results[2525].failure is not None and results[2525].failure.code == "refused"
@@ -116,31 +140,44 @@ async def test_report_agrees_with_openssl(cafile: Path | None) -> None:
         assert ours.tls.verify_code == theirs.first_error, port
 
 
-async def test_postfix_and_dovecot_findings() -> None:
-    report = await checker(CA).check(NAME, ["all"])
+async def test_postfix_and_dovecot_findings(servers: MailServers) -> None:
+    report = await checker(servers.cafile).check(NAME, ["all"])
     results = {r.port: r for r in report.results()}
-    for port in (25, 465, 587, 993, 995):
+    for port in PORTS:
         verdict = results[port].verdict
         assert verdict is not None and verdict.level is Level.OK, (port, verdict)
-    assert results[25].banner == "mail.example.net ESMTP mailport-ci"
+    assert results[25].banner == BANNER
     assert results[587].starttls_offered and results[587].auth_before_tls == []
     assert results[587].auth_after_tls == ["PLAIN", "LOGIN"]
     assert results[465].auth_after_tls == ["PLAIN", "LOGIN"]
     assert "STARTTLS" in results[143].caps_before_tls
     assert "STLS" in results[110].caps_before_tls
-    # Dovecot counts a connection whose two ends share an address (127.0.0.1) as secure and so
-    # offers plaintext login before STARTTLS: the checker reports exactly that.
-    for port in (143, 110):
-        assert results[port].cleartext_login is True
-        verdict = results[port].verdict
-        assert verdict is not None and verdict.level is Level.WARNING
-        assert "disable_plaintext_auth" in verdict.next_step
+    # The client's address (127.0.0.1) is not the server's (127.0.0.30), so Dovecot does not
+    # count the connection as secure: it refuses plaintext login before STARTTLS.
+    assert "LOGINDISABLED" in results[143].caps_before_tls
+    assert results[143].cleartext_login is False and results[110].cleartext_login is False
 
 
-def test_mail_servers_listen_on_loopback_only() -> None:
-    run = subprocess.run(["ss", "-Hltn"], capture_output=True, text=True, check=True)
-    for line in run.stdout.splitlines():
-        local = line.split()[3]
-        port = int(local.rsplit(":", 1)[1])
-        if port in PORTS:
-            assert local.startswith("127."), line
+def test_private_servers_listen_on_their_address_only(servers: MailServers) -> None:
+    run = subprocess.run(["ss", "-Hltnp"], capture_output=True, text=True, check=True)
+    ours = [line for line in run.stdout.splitlines() if re.search(r'"(master|dovecot)"', line)]
+    ours = [line for line in ours if str(servers.root) in _command_of(line) or ADDRESS in line]
+    assert sorted(int(line.split()[3].rsplit(":", 1)[1]) for line in ours) == sorted(
+        TEST_PORTS[p] for p in PORTS
+    )
+    assert all(line.split()[3].startswith(f"{ADDRESS}:") for line in ours)
+
+
+def _command_of(line: str) -> str:
+    pid = re.search(r"pid=(\d+)", line)
+    if pid is None:
+        return ""
+    return Path(f"/proc/{pid.group(1)}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+
+
+async def test_the_machine_is_left_as_it_was(servers: MailServers, before: Machine) -> None:
+    """With both servers running and checked, the system's mail configuration is byte for
+    byte what it was, and no listener of the machine's own appeared or went away."""
+    await checker(servers.cafile).check(NAME, ["25", "993"])
+    assert fingerprint() == before.files
+    assert listeners_elsewhere() == before.listeners

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import functools
 import json
 
 import pytest
 from check_servers import Certs, Script, aiosmtpd_server, scripted_server
+from loopback_ports import TEST_PORTS
 
 from bot import cli
 from bot.check import Checker, CheckReport
@@ -120,8 +122,10 @@ async def test_details_come_back_from_the_cache(checked: tuple[Checker, CheckRep
 
 
 def _offline_dns(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The CLI builds its own resolver; give it the test table instead of the network."""
+    """The CLI builds its own checker: give it the test DNS table instead of the network, and
+    the test servers' ports."""
     monkeypatch.setattr("bot.check.runner.DnsResolver", lambda lifetime: StaticResolver({}))
+    monkeypatch.setattr("bot.check.Checker", functools.partial(Checker, dial=TEST_PORTS))
 
 
 def test_cli_check_ok_json_and_exit_codes(

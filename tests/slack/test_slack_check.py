@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator, Iterator
 
 import pytest
 from aiosmtpd.controller import Controller
+from loopback_ports import TEST_PORTS
 from slack_harness import FakeSlack, SlackClient, button, mention_event, running_app, texts
 
 from bot.check import Checker
@@ -16,7 +17,7 @@ from bot.engine import Engine
 from bot.settings import Settings
 from bot.store import SQLiteStore
 
-SMTP_PORT = 2525  # an allowed check port that CI's Postfix (25, 465, 587) leaves free
+SMTP_PORT = 2525  # checked as 2525, served on its TEST_PORTS stand-in
 
 
 async def test_bad_check_is_answered_in_the_ack(slack: SlackClient) -> None:
@@ -38,7 +39,7 @@ async def test_refused_address_is_reported(slack: SlackClient) -> None:
 
 @pytest.fixture
 def smtp() -> Iterator[None]:
-    controller = Controller(object(), hostname="127.0.0.1", port=SMTP_PORT)
+    controller = Controller(object(), hostname="127.0.0.1", port=TEST_PORTS[SMTP_PORT])
     controller.start()
     yield
     controller.stop()
@@ -59,7 +60,7 @@ async def local(
         check_deadline=5.0,
         check_cache_ttl=300.0,
     )
-    checker = Checker(allowed, store, resolver=StaticResolver({}))
+    checker = Checker(allowed, store, resolver=StaticResolver({}), dial=TEST_PORTS)
     async with running_app(fake, allowed, engine, store, checker) as client:
         yield client
 
