@@ -84,6 +84,14 @@ def _result(engine: Engine, query: str, found: Found, note: str) -> SettingsResu
 
 
 def _missing(engine: Engine, query: str, why: str, refused: bool = False) -> SettingsResult:
-    names = ", ".join(sorted(p.name for p in engine.kb.providers.values() if p.known))
-    note = f"{why} I have settings for: {names}." if names else why
+    known = [p for p in engine.kb.providers.values() if p.known]
+    reviewed = sorted(p.name for p in known if not p.origin)
+    others = len(known) - len(reviewed)
+    names = ", ".join(reviewed)
+    if others:
+        names += (
+            f", and {others} more mailbox providers from Thunderbird's ISPDB "
+            "(ask by email address or domain)"
+        )
+    note = f"{why} I have reviewed settings for: {names}." if names else why
     return SettingsResult(query, None, Answer(query, "no_match", 0.0, None, (), (), note), refused)

@@ -265,11 +265,14 @@ def _load_codes(
 def _load_records(
     root: Path, entries: dict[str, Entry], ports: dict[int, PortInfo], problems: list[Problem]
 ) -> dict[str, Provider]:
-    """Provider records by id, checked against the entries (ids, `entry` links)."""
+    """Provider records by id (the reviewed ones, then the ISPDB's for other domains), checked
+    against the entries (ids, `entry` links)."""
+    from bot import ispdb
     from bot.records import load_providers
 
     providers: dict[str, Provider] = {}
-    for record in load_providers(root, ports, problems):
+    reviewed = load_providers(root, ports, problems)
+    for record in ispdb.merge(reviewed, ispdb.load(root, ports, problems)):
         clash = record.id in providers or f"settings-{record.id}" in entries
         if clash:
             problems.append(Problem(record.file, record.id, "id", "duplicate id"))

@@ -34,6 +34,7 @@ from bot.knowledge import (
 )
 
 PROVIDERS_FILE = "records/providers.yaml"
+ISPDB_PREFIX = "ispdb-"  # the ids of providers read from Thunderbird's ISPDB (bot/ispdb.py)
 KINDS = ("mailbox", "sending")
 ROLES = ("incoming", "outgoing", "relay")
 PROTOCOLS = ("imap", "pop3", "smtp")
@@ -41,7 +42,7 @@ PROTOCOL_LABELS = {"imap": "IMAP", "pop3": "POP3", "smtp": "SMTP"}
 ROLE_LABELS = {"incoming": "Incoming", "outgoing": "Outgoing", "relay": "Relay"}
 FUZZY_MIN = 86
 FUZZY_LENGTH = 5
-_HOST = re.compile(r"^(?=.{1,253}$)(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
+HOST = re.compile(r"^(?=.{1,253}$)(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
 _WORD = re.compile(r"[a-z0-9][a-z0-9.&@-]*[a-z0-9]|[a-z0-9]")
 
 PROVIDER_FIELDS = (
@@ -58,6 +59,7 @@ PROVIDER_FIELDS = (
     "sources",
     "reviewed",
     "entry",
+    "ispdb",
 )
 SERVER_FIELDS = ("role", "protocol", "host", "port", "tls", "region", "note")
 
@@ -100,6 +102,19 @@ class Provider:
     reviewed: dt.date
     entry: str = ""
     file: str = ""
+    origin: str = ""
+    """Where the servers come from when not from a review: `ispdb` (see bot/ispdb.py)."""
+    ispdb: bool = True
+    """Whether a record without servers may take the ISPDB's (false when they are known to
+    fall short, e.g. per-region hosts)."""
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        """What a question may call it: a reviewed record's name, id and aliases; an ISPDB
+        provider's aliases only (they leave out display names that are ordinary words)."""
+        if self.id.startswith(ISPDB_PREFIX):
+            return self.aliases
+        return (self.name.lower(), self.id.replace("-", " "), *self.aliases)
 
     @property
     def known(self) -> bool:
@@ -152,7 +167,8 @@ class Provider:
                     f"{s.port} ({TLS_LABELS[s.tls]})" for s in servers if s.host == host
                 )
                 parts.append(f"{PROTOCOL_LABELS[protocol]} {host} on {ports}")
-        return f"{self.name}: " + "; ".join(parts) + "."
+        said = f"{self.name}: " + "; ".join(parts) + "."
+        return f"{said} (From Thunderbird's ISPDB, unreviewed.)" if self.origin else said
 
     def detail(self) -> str:
         """Every server, the username and how to sign in, and the notes, in mrkdwn."""
@@ -192,12 +208,17 @@ def _provider(f: _Fields, ports: dict[int, PortInfo]) -> Provider | None:
         reviewed=f.get("reviewed", _date),
         entry=f.get("entry", _text(80), ""),
         file=f.file,
+        ispdb=f.get("ispdb", _flag, True),
     )
     return Provider(**values) if f.ok else None
 
 
+def _flag(value: object) -> str | None:
+    return None if isinstance(value, bool) else "must be true or false"
+
+
 def _hosts(value: object) -> str | None:
-    if not isinstance(value, list) or not all(isinstance(v, str) and _HOST.match(v) for v in value):
+    if not isinstance(value, list) or not all(isinstance(v, str) and HOST.match(v) for v in value):
         return "must be a list of lower-case host or domain names"
     return None
 
@@ -220,7 +241,7 @@ def _server_problem(item: dict[str, object], ports: dict[int, PortInfo]) -> str 
     checks = [
         (item.get("role") in ROLES, f"role must be one of {', '.join(ROLES)}"),
         (item.get("protocol") in PROTOCOLS, f"protocol must be one of {', '.join(PROTOCOLS)}"),
-        (isinstance(item.get("host"), str) and _HOST.match(str(item["host"])), "bad host name"),
+        (isinstance(item.get("host"), str) and HOST.match(str(item["host"])), "bad host name"),
         (item.get("port") in ports, f"port {item.get('port')} is not in ports.yaml"),
         (item.get("tls") in TLS_MODES, f"tls must be one of {', '.join(TLS_MODES)}"),
     ]
@@ -247,10 +268,21 @@ class ProviderIndex:
         self.providers = {p.id: p for p in providers}
         self._names: dict[str, str] = {}
         for p in providers:
-            for alias in (p.name.lower(), p.id.replace("-", " "), *p.aliases):
-                self._names[_normal(alias)] = p.id
-        self._domains = {d: p.id for p in providers for d in p.domains}
-        self._single = [name for name in self._names if " " not in name]
+            for alias in p.names:
+                self._names.setdefault(_normal(alias), p.id)
+        self._domains: dict[str, str] = {}
+        for p in providers:
+            for domain in p.domains:
+                self._domains.setdefault(domain, p.id)
+        self._hosts: dict[str, str] = {}
+        for p in providers:
+            for server in p.servers:
+                self._hosts.setdefault(server.host, p.id)
+        self._single = [
+            name
+            for name, owner in self._names.items()
+            if " " not in name and not owner.startswith(ISPDB_PREFIX)
+        ]
         self._longest = max((len(n.split()) for n in self._names), default=1)
 
     def named_in(self, text: str) -> Provider | None:
@@ -262,16 +294,31 @@ class ProviderIndex:
                 if found:
                     return self.providers[found]
         for word in words:
-            domain = word.rpartition("@")[2]
-            if domain in self._domains:
-                return self.providers[self._domains[domain]]
+            found = self._by_host(word.rpartition("@")[2])
+            if found:
+                return self.providers[found]
         return self._typo(words)
 
+    def _by_host(self, name: str) -> str | None:
+        """The record that names `name` as a server, or owns it or a parent domain of it
+        (`jane@comcast.net`, `smtp.orange.fr`)."""
+        if "." not in name:
+            return None
+        if name in self._hosts:
+            return self._hosts[name]
+        labels = name.split(".")
+        for start in range(len(labels) - 1):
+            found = self._domains.get(".".join(labels[start:]))
+            if found:
+                return found
+        return None
+
     def _typo(self, words: list[str]) -> Provider | None:
-        """A one-word name typed with a slip ("sendgird", "gmial"): same first letter, and not
-        a word that is part of the name ("cloud" is no typo of "icloud")."""
+        """A one-word name of a reviewed record typed with a slip ("sendgird", "gmial"): same
+        first letter, not a host name, and not a word that is part of the name ("cloud" is no
+        typo of "icloud")."""
         for word in words:
-            if len(word) < FUZZY_LENGTH or word.isdigit():
+            if len(word) < FUZZY_LENGTH or word.isdigit() or "." in word or "@" in word:
                 continue
             hit = process.extractOne(word, self._single, scorer=fuzz.ratio, score_cutoff=FUZZY_MIN)
             if hit and hit[0][0] == word[0] and word not in hit[0] and hit[0] not in word:
@@ -281,9 +328,9 @@ class ProviderIndex:
     def lookup(self, query: str) -> Found | None:
         """A `settings` query: an address, a domain, or a name."""
         text = query.strip().lower().rstrip(".")
-        domain = text.rpartition("@")[2]
-        if domain in self._domains:
-            return Found(self.providers[self._domains[domain]], "domain")
+        found = self._by_host(text.rpartition("@")[2]) if " " not in text else None
+        if found:
+            return Found(self.providers[found], "domain")
         named = self.named_in(text)
         return Found(named, "name") if named else None
 

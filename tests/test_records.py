@@ -123,10 +123,73 @@ def test_other_questions_naming_a_provider_go_to_the_matcher(engine: Engine, que
 
 
 def test_a_provider_without_reviewed_servers_is_an_honest_no(engine: Engine) -> None:
-    answer = engine.ask("what is the aol imap server")
+    answer = engine.ask("what is the zoho imap server")
     assert answer.status == "no_match" and answer.entry is None
-    assert "no reviewed server settings for AOL Mail" in answer.note
-    assert "https://help.aol.com/" in answer.note
+    assert "no reviewed server settings for Zoho Mail" in answer.note
+    assert "https://www.zoho.com/mail/help/" in answer.note
+
+
+def test_ispdb_fills_a_reviewed_record_without_servers(engine: Engine) -> None:
+    """AOL's record holds its sign-in facts but no servers: the ISPDB's servers answer, the
+    ISPDB is cited and the answer says the servers are unreviewed."""
+    answer = engine.ask("what is the aol imap server")
+    assert answer.status == "answered" and answer.entry is not None
+    assert answer.entry.id == "settings-aol"
+    assert "`imap.aol.com` port 993, implicit TLS" in answer.entry.detail
+    assert "app password" in answer.entry.detail and "not reviewed" in answer.entry.detail
+    assert "unreviewed" in answer.entry.short
+    urls = [s.url for s in answer.entry.sources]
+    assert urls[0].startswith("https://help.aol.com/")
+    assert urls[-1].endswith("/ispdb/aol.com.xml")
+
+
+@pytest.mark.parametrize(
+    ("query", "record", "host"),
+    [
+        ("jane@comcast.net", "ispdb-comcast-net", "smtp.comcast.net"),
+        ("comcast", "ispdb-comcast-net", "smtp.comcast.net"),
+        ("smtp.orange.fr", "ispdb-orange-fr", "smtp.orange.fr"),
+        ("bob@sbcglobal.net", "ispdb-att-net", "smtp.mail.att.net"),
+        ("jo@cox.net", "yahoo", "smtp.mail.yahoo.com"),
+    ],
+)
+def test_ispdb_providers_by_name_address_and_host(
+    engine: Engine, query: str, record: str, host: str
+) -> None:
+    found = engine.settings(query)
+    assert found is not None and found.provider.id == record
+    assert host in {s.host for s in found.provider.servers}
+    assert found.provider.origin == "ispdb"
+
+
+def test_reviewed_records_win_over_the_ispdb(engine: Engine) -> None:
+    """The ISPDB also lists Gmail, Outlook.com, Microsoft 365, iCloud, Fastmail and Yandex:
+    their reviewed records answer, and no ISPDB copy of them exists beside."""
+    for query in ("gmail", "jane@hotmail.com", "fastmail", "office 365", "icloud"):
+        found = engine.settings(query)
+        assert found is not None and not found.provider.origin, query
+    records = engine.kb.providers.values()
+    reviewed = {name for p in records if not p.id.startswith("ispdb-") for name in p.names}
+    copies = [p.id for p in records if p.id.startswith("ispdb-") and reviewed & set(p.aliases)]
+    assert copies == []
+    assert not any(p.id.startswith("ispdb-") and "gmail.com" in p.domains for p in records)
+
+
+@pytest.mark.parametrize("word", ["wind", "goo", "jet", "sky", "apple", "one"])
+def test_an_ispdb_short_name_that_is_a_word_names_nothing(engine: Engine, word: str) -> None:
+    assert engine.providers.named_in(f"the {word} is strong today, smtp settings?") is None
+
+
+def test_by_mx_finds_an_ispdb_host(engine: Engine) -> None:
+    found = engine.settings_by_mx(["mx00.kundenserver.de"])
+    assert found is not None and found.provider.id == "ispdb-1und1-de"
+
+
+def test_a_broken_ispdb_file_is_one_problem(tmp_path: Path) -> None:
+    shutil.copytree(knowledge.default_dir(), tmp_path / "kb")
+    (tmp_path / "kb" / "ispdb" / "broken.example.xml").write_text("<clientConfig><emailProvider")
+    problems = check(tmp_path / "kb")[0]
+    assert [(p.field, p.file) for p in problems] == [("xml", "ispdb/broken.example.xml")]
 
 
 def test_gmail_keeps_its_curated_entry(engine: Engine) -> None:
@@ -196,7 +259,7 @@ def test_cli_settings_json_and_exit_status() -> None:
     assert set(data["entry"]) == {"id", "question", "short", "detail", "ports", "sources"}
     assert 587 in data["entry"]["ports"]
     missing = subprocess.run(
-        [sys.executable, "-m", "bot", "settings", "yahoo"],
+        [sys.executable, "-m", "bot", "settings", "zoho"],
         capture_output=True,
         text=True,
         timeout=60,
