@@ -30,6 +30,8 @@ class Answer:
     ports: tuple[PortInfo, ...]
     note: str = ""
     """Extra honest context, e.g. "Port 22 is SSH, not an email port."."""
+    small_talk: bool = False
+    """No question at all ("thanks!", "hi", "test"): `note` is the whole reply."""
 
 
 @dataclass(frozen=True, slots=True)

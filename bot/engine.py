@@ -6,7 +6,7 @@ import re
 from collections.abc import Iterable
 from pathlib import Path
 
-from bot import knowledge
+from bot import knowledge, smalltalk
 from bot.answers import Answer, PortCard
 from bot.codes import CodeIndex, codes_in, explain
 from bot.knowledge import KnowledgeBase
@@ -57,9 +57,13 @@ class Engine:
         return cls(knowledge.load(directory), cache_dir)
 
     def ask(self, question: str) -> Answer:
-        """Answer free text: answered, ambiguous (did you mean) or no_match. A question about
-        the settings of a provider with a record is answered from the record, and a question
-        naming a known reply or error code from the code records."""
+        """Answer free text: answered, ambiguous (did you mean) or no_match. Small talk gets
+        a short reply (`small_talk`); a question about the settings of a provider with a
+        record is answered from the record, and one naming a known reply or error code from
+        the code records."""
+        chatter = smalltalk.kind(question)
+        if chatter is not None:
+            return Answer(question, "no_match", 0.0, None, (), (), smalltalk.reply(chatter), True)
         named = self.providers.named_in(question)
         coded = self.code_answer(question, named)
         if coded is not None:

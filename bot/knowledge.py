@@ -25,6 +25,7 @@ PACKAGED_DIR = Path(__file__).resolve().parent / "_knowledge"
 
 ENTRY_ID = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 TLS_MODES = ("none", "starttls", "implicit")
+ISPDB_TAG = "ispdb"  # the tag of an answer rendered from Thunderbird's ISPDB (bot/ispdb.py)
 TLS_LABELS = {"none": "none", "starttls": "STARTTLS", "implicit": "implicit TLS"}
 USES = ("relay", "submission", "retrieval", "delivery", "filtering", "web", "other")
 STATUSES = ("standard", "legacy", "unofficial")
@@ -58,6 +59,12 @@ class Entry:
     related: tuple[str, ...]
     reviewed: dt.date
     file: str = ""
+
+    @property
+    def dated(self) -> str:
+        """`Reviewed 2026-12-01`, or the snapshot date of settings read from the ISPDB."""
+        label = "ISPDB snapshot" if ISPDB_TAG in self.tags else "Reviewed"
+        return f"{label} {self.reviewed.isoformat()}"
 
     @property
     def phrasings(self) -> tuple[str, ...]:

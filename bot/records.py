@@ -18,6 +18,7 @@ from rapidfuzz import fuzz, process
 
 from bot.knowledge import (
     ENTRY_ID,
+    ISPDB_TAG,
     TLS_LABELS,
     TLS_MODES,
     Entry,
@@ -149,7 +150,7 @@ class Provider:
             short=self.short(),
             detail=self.detail(),
             ports=self.ports,
-            tags=("settings", self.kind),
+            tags=("settings", self.kind, *((ISPDB_TAG,) if self.origin else ())),
             sources=self.sources,
             related=(),
             reviewed=self.reviewed,

@@ -8,6 +8,14 @@ import mail_instances
 import pytest
 from shared_eval import SHARED
 
+from bot.engine import Engine
+
+
+@pytest.fixture(scope="session")
+def engine() -> Engine:
+    """The real knowledge base, loaded once (modules may define their own)."""
+    return Engine.load()
+
 
 def _not_run() -> list[str]:
     gaps = []

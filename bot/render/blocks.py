@@ -175,7 +175,7 @@ def _with_table(text: str, rows: Sequence[PortInfo]) -> str:
 
 def _sources_line(entry: Entry) -> str:
     links = " · ".join(_link(s.title, s.url) for s in entry.sources)
-    return f"Sources: {links}  |  Reviewed {entry.reviewed.isoformat()}"
+    return f"Sources: {links}  |  {entry.dated}"
 
 
 def _feedback(entry: Entry, share_ref: str | None, more: bool = False) -> ActionsBlock:
@@ -315,6 +315,8 @@ def answer_message(
         )
     if answer.status == "ambiguous" and answer.suggestions:
         return ambiguous_message(answer)
+    if answer.small_talk:
+        return notice(answer.note)
     return no_match_message(answer)
 
 

@@ -57,7 +57,7 @@ def port_table(rows: Sequence[PortInfo]) -> str:
 
 def _sources(item: Entry) -> str:
     lines = [f"  - {s.title} <{s.url}>" for s in item.sources]
-    return "Sources (reviewed {}):\n{}".format(item.reviewed.isoformat(), "\n".join(lines))
+    return "Sources ({}):\n{}".format(item.dated, "\n".join(lines))
 
 
 def entry(item: Entry, rows: Sequence[PortInfo]) -> str:
@@ -70,7 +70,9 @@ def entry(item: Entry, rows: Sequence[PortInfo]) -> str:
 
 
 def answer(result: Answer) -> str:
-    """The answer, or suggestions, or an honest "no answer"."""
+    """The answer, or suggestions, or an honest "no answer"; small talk gets its reply."""
+    if result.small_talk:
+        return _wrap(result.note)
     parts = [_wrap(result.note)] if result.note else []
     if result.status == "answered" and result.entry:
         parts.append(entry(result.entry, result.ports))

@@ -193,7 +193,9 @@ class Mailport:
     def _reply(self, command: Help | PortQuery | Question, share: bool) -> Reply:
         """Engine, renderer and Block Kit validation for one command; memoised as `reply`."""
         result = self.lookup(command)
-        missed = isinstance(result, Answer) and result.status == "no_match"
+        missed = (
+            isinstance(result, Answer) and result.status == "no_match" and not result.small_talk
+        )
         unanswered = command.text if missed and isinstance(command, Question) else None
         return Reply(self.render(result, share=share).payload(), unanswered)
 

@@ -45,6 +45,19 @@ async def test_dm_is_answered_in_the_dm(slack: SlackClient) -> None:
     assert "/mailport 465" in texts(reply)
 
 
+async def test_small_talk_in_a_dm_gets_a_short_reply_and_is_not_noted(
+    slack: SlackClient, store: SQLiteStore
+) -> None:
+    await slack.event(message_event("thanks!", ts="1700000004.000400"))
+    [reply] = await slack.fake.wait_for("chat.postMessage")
+    assert reply["text"] == "Glad to help." and len(reply["blocks"]) == 1
+    await slack.event(message_event("lol", ts="1700000005.000500"))
+    [_, hint] = await slack.fake.wait_for("chat.postMessage", count=2)
+    assert "which port for IMAP?" in texts(hint) and "995" not in texts(hint)
+    await slack.fake.quiet(0.05)
+    assert await store.top_unanswered() == []
+
+
 async def test_mention_in_a_dm_is_answered_once(slack: SlackClient) -> None:
     ts = "1700000003.000300"
     await slack.event(message_event(f"<@{BOT_USER}> 587", ts=ts))
