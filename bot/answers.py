@@ -32,6 +32,9 @@ class Answer:
     """Extra honest context, e.g. "Port 22 is SSH, not an email port."."""
     small_talk: bool = False
     """No question at all ("thanks!", "hi", "test"): `note` is the whole reply."""
+    checks: tuple[str, ...] = ()
+    """Live checks worth offering (`host` or `host port`): mail hosts the question named,
+    and the servers of the provider record the answer is about."""
 
 
 @dataclass(frozen=True, slots=True)

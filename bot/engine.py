@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Iterable
 from pathlib import Path
 
 from bot import knowledge, smalltalk
 from bot.answers import Answer, PortCard
+from bot.check.ports import PORTS as CHECK_PORTS
 from bot.codes import CodeIndex, codes_in, explain
-from bot.knowledge import KnowledgeBase
+from bot.knowledge import Entry, KnowledgeBase
 from bot.matcher import Matcher
 from bot.networks import NetworkIndex
 from bot.records import Found, Provider, ProviderIndex
@@ -37,6 +39,15 @@ _AUTH_WORDS = re.compile(
     r"\b(relay\w*|auth\w*|login|log in|credentials?|password|starttls|sign.?in)\b", re.IGNORECASE
 )
 _PORT_NUMBER = re.compile(r"(?<![\w.])\d{2,5}(?![\w.])")
+# A mail host named in a question (`smtp.example.org`, `mail.acme.com:587`), not an address.
+_MAIL_HOST = re.compile(
+    r"(?<![\w@.-])([a-z0-9-]*(?:smtp|imap|pop|mail|mx|outlook|submission|secure)[a-z0-9-]*"
+    r"(?:\.[a-z0-9-]+){2,})(?::(\d{2,5}))?(?![\w.-]*@)",
+    re.IGNORECASE,
+)
+# Names that stand for "your server" in examples (RFC 2606), never a host worth checking.
+_PLACEHOLDER = re.compile(r"(^|\.)(example\.(com|net|org)|your[a-z-]*\.[a-z]+)$")
+MAX_CHECKS = 3
 
 
 class Engine:
@@ -49,6 +60,7 @@ class Engine:
         self.providers = ProviderIndex(list(kb.providers.values()))
         self.codes = CodeIndex(kb.codes)
         self.networks = NetworkIndex(kb.networks)
+        self._records_by_entry = {p.entry_id: p for p in kb.providers.values() if p.known}
 
     @classmethod
     def load(cls, directory: Path | None = None, cache_dir: Path | None = None) -> Engine:
@@ -64,6 +76,10 @@ class Engine:
         chatter = smalltalk.kind(question)
         if chatter is not None:
             return Answer(question, "no_match", 0.0, None, (), (), smalltalk.reply(chatter), True)
+        answer = self._ask(question)
+        return dataclasses.replace(answer, checks=self.checks_for(question, answer.entry))
+
+    def _ask(self, question: str) -> Answer:
         named = self.providers.named_in(question)
         coded = self.code_answer(question, named)
         if coded is not None:
@@ -137,7 +153,26 @@ class Engine:
         entry = self.kb.answer_entry(entry_id)
         if entry is None:
             return None
-        return Answer(entry.question, "answered", 100.0, entry, (), self.kb.port_rows(entry.ports))
+        rows = self.kb.port_rows(entry.ports)
+        return Answer(
+            entry.question, "answered", 100.0, entry, (), rows, checks=self.checks_for("", entry)
+        )
+
+    def checks_for(self, question: str, entry: Entry | None) -> tuple[str, ...]:
+        """Live checks to offer: mail hosts the question names (with a mail port written as
+        `host:port`), then the SMTP servers of the provider record `entry` is about.
+        Placeholders (`smtp.example.com`, `mail.yourdomain.com`) are never offered."""
+        offered: dict[str, None] = {}
+        for match in _MAIL_HOST.finditer(question):
+            host, port = match.group(1).lower().rstrip("."), match.group(2)
+            if not _PLACEHOLDER.search(host):
+                mail_port = port is not None and int(port) in CHECK_PORTS
+                offered[f"{host} {port}" if mail_port else host] = None
+        record = self._records_by_entry.get(entry.id) if entry is not None else None
+        for server in record.servers if record is not None else ():
+            if server.protocol == "smtp" and server.role != "incoming":
+                offered.setdefault(server.host, None)
+        return tuple(offered)[:MAX_CHECKS]
 
     def port_card(self, port: int) -> PortCard:
         """The port-table row, the entry about the port, and a one-line note."""

@@ -12,7 +12,6 @@ for `share`, an opaque reference chosen by the caller.
 from __future__ import annotations
 
 import functools
-import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -34,7 +33,6 @@ from slack_sdk.models.blocks import (
 from slack_sdk.models.views import View
 
 from bot.answers import Answer, PortCard, Suggestion
-from bot.check.ports import PORTS
 from bot.commands import HELP_EXAMPLES
 from bot.knowledge import TLS_LABELS, Entry, KnowledgeBase, PortInfo
 from bot.store import Unanswered, Votes
@@ -50,11 +48,6 @@ MAX_CHECKS = 3
 MAX_BLOCKS = 50
 TABLE_HEADER = ("Port", "Service", "TLS", "Use", "Status")
 RUN_CHECK_ACTION = "run_check"
-_HOSTISH = re.compile(
-    r"\b((?:smtp|smtps|imap|imaps|pop|pop3|pop3s|mail|mx|outlook|submission)[a-z0-9-]*"
-    r"(?:\.[a-z0-9-]+){2,})\b(?::(\d{2,4})\b)?",
-    re.IGNORECASE,
-)
 
 CAPABILITIES = (
     "I answer questions about email ports (SMTP relay and submission, IMAP, POP3, TLS, "
@@ -206,17 +199,18 @@ def entry_message(
     share_ref: str | None = None,
     shared_by: str | None = None,
     asked: str | None = None,
+    checks: Sequence[str] = (),
 ) -> Message:
-    """A full answer: short answer first, detail, port table, sources, feedback, related."""
+    """A full answer: short answer first, detail, port table, sources, feedback, the live
+    checks the engine offers (`checks`), related questions."""
     related = tuple(kb.entries[r] for r in entry.related if r in kb.entries)[:MAX_RELATED]
     head, body, tail = _entry_parts(entry, tuple(rows), related)
     blocks: list[Block | dict[str, Any]] = [*_shared_by(shared_by, asked), *head]
     if note:
         blocks.append(_context(escape(note)))
     blocks += [*body, _feedback(entry, share_ref)]
-    checks = run_check_actions(f"{asked or ''} {entry.detail}")
-    if checks is not None:
-        blocks.append(checks)
+    if checks:
+        blocks.append(run_check_actions(checks))
     blocks += tail
     return Message(text=_with_table(escape(entry.short), rows), blocks=tuple(blocks))
 
@@ -242,20 +236,12 @@ def _entry_parts(
     return _validated(head), _validated(body), _validated(tail)
 
 
-def run_check_actions(text: str) -> ActionsBlock | None:
-    """ "Run live check" buttons for up to three mail hosts named in `text`. Each value is
-    command text for `bot.commands.parse`: `check HOST`, or `check HOST PORT` for a
-    `host:port` with a mail port."""
-    commands: dict[str, str] = {}
-    for match in _HOSTISH.finditer(text):
-        host, port = match.group(1).lower(), match.group(2)
-        target = f"{host} {port}" if port and int(port) in PORTS else host
-        commands.setdefault(target, f"check {target}")
-    if not commands:
-        return None
+def run_check_actions(targets: Sequence[str]) -> ActionsBlock:
+    """ "Run live check" buttons for up to three targets (`host` or `host port`); each value
+    is command text for `bot.commands.parse`."""
     buttons = [
-        _button(f"{RUN_CHECK_ACTION}_{i}", f"Run live check: {target}", command)
-        for i, (target, command) in enumerate(list(commands.items())[:MAX_CHECKS])
+        _button(f"{RUN_CHECK_ACTION}_{i}", f"Run live check: {target}", f"check {target}")
+        for i, target in enumerate(targets[:MAX_CHECKS])
     ]
     return ActionsBlock(elements=buttons)
 
@@ -266,16 +252,23 @@ def _suggestion_buttons(suggestions: Sequence[Suggestion]) -> ActionsBlock:
 
 
 def ambiguous_message(answer: Answer) -> Message:
-    """Did you mean ...: up to three buttons, each showing that answer."""
+    """Did you mean ...: each close answer's question and short answer, so the reply is
+    useful without a click, then up to three buttons for the full answers."""
     options = answer.suggestions[:MAX_SUGGESTIONS]
     asked = f"I'm not sure which question you mean by {quote(answer.question)}. Did you mean:"
+    listed = "\n".join(
+        f"• *{escape(s.entry.question)}* {escape(s.entry.short)}" for s in options
+    )
     blocks: list[Block] = [
         *sections(asked),
+        *sections(listed),
         _suggestion_buttons(options),
     ]
     if answer.note:
         blocks.append(_context(escape(answer.note)))
-    text = "Did you mean: " + "; ".join(escape(s.entry.question) for s in options) + "?"
+    text = "Did you mean one of these? " + " | ".join(
+        f"{escape(s.entry.question)} {escape(s.entry.short)}" for s in options
+    )
     return Message(text=text, blocks=tuple(blocks))
 
 
@@ -312,6 +305,7 @@ def answer_message(
             share_ref=share_ref,
             shared_by=shared_by,
             asked=answer.question,
+            checks=answer.checks,
         )
     if answer.status == "ambiguous" and answer.suggestions:
         return ambiguous_message(answer)

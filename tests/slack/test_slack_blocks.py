@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -185,19 +186,17 @@ def test_check_report_within_limits_and_escaped(hosts: int, ports: int) -> None:
     assert "FAIL" in payload["text"]
 
 
-def test_run_check_buttons_parse_as_commands() -> None:
-    actions = blocks.run_check_actions(
-        "Use smtp.office365.com on 587, or outlook.office365.com:993 and imap.gmail.com:80."
+def test_run_check_buttons_parse_as_commands(engine: Engine) -> None:
+    targets = engine.checks_for(
+        "Use smtp.office365.com on 587, or outlook.office365.com:993 and imap.gmail.com:80.", None
     )
-    assert actions is not None
-    values = [e["value"] for e in actions.to_dict()["elements"]]
+    values = [e["value"] for e in blocks.run_check_actions(targets).to_dict()["elements"]]
     assert values == [
         "check smtp.office365.com",
         "check outlook.office365.com 993",
         "check imap.gmail.com",
     ]
     assert parse(values[1]) == Check("outlook.office365.com", ("993",), False)
-    assert blocks.run_check_actions("Port 587 is for submission.") is None
 
 
 def test_answer_naming_a_host_offers_a_live_check(engine: Engine) -> None:
@@ -208,3 +207,16 @@ def test_answer_naming_a_host_offers_a_live_check(engine: Engine) -> None:
         e["value"] for b in payload["blocks"] if b["type"] == "actions" for e in b["elements"]
     ]
     assert "check smtp.gmail.com 465" in values
+
+
+def test_did_you_mean_shows_each_short_answer(engine: Engine) -> None:
+    """The README's own example: each close answer is readable without a click, and the
+    fallback text is one clean sentence per option."""
+    answer = engine.ask("which port for IMAP?")
+    assert answer.status == "ambiguous"
+    message = blocks.answer_message(answer, engine.kb)
+    said = json.dumps(message.payload()["blocks"])
+    for suggestion in answer.suggestions:
+        first = suggestion.entry.short[:30]
+        assert first in message.text and first in said
+    assert "??" not in message.text and "??" not in said

@@ -93,9 +93,9 @@ async def test_details_button_shows_each_step(local: SlackClient) -> None:
 
 
 async def test_run_live_check_button_on_an_answer(local: SlackClient) -> None:
-    answer = await local.command(f"how to verify mail.example.net:{SMTP_PORT} is listening")
+    answer = await local.command(f"how to verify mail.acme-widgets.com:{SMTP_PORT} is listening")
     offered = button(answer["blocks"], "run_check_0")
-    assert offered["value"] == f"check mail.example.net {SMTP_PORT}"
+    assert offered["value"] == f"check mail.acme-widgets.com {SMTP_PORT}"
     status, _ = await local.click("run_check_0", f"check 127.0.0.1 {SMTP_PORT}")
     assert status == 200
     checking, report = await local.fake.wait_for("response_url", count=2)

@@ -1,0 +1,40 @@
+"""Which live checks an answer offers: hosts the question names, and the servers of the
+provider record the answer is about; never a placeholder from an entry's text."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.engine import Engine
+
+
+@pytest.mark.parametrize(
+    ("question", "offered"),
+    [
+        ("is mail.acme-widgets.com:587 reachable", ("mail.acme-widgets.com 587",)),
+        ("mail.acme-widgets.com:8080 down?", ("mail.acme-widgets.com",)),
+        (
+            "postfix: connect to gmail-smtp-in.l.google.com[142.250.1.1]:25 timed out",
+            ("gmail-smtp-in.l.google.com",),
+        ),
+        ("telnet smtp.example.com 587 hangs", ()),
+        ("set the relay to mail.yourdomain.com", ()),
+        ("mail for jane@mail.acme-widgets.com bounces", ()),
+        ("what is port 587 used for", ()),
+    ],
+)
+def test_hosts_the_question_names(engine: Engine, question: str, offered: tuple) -> None:
+    assert engine.ask(question).checks == offered
+
+
+def test_an_entry_offers_only_its_records_servers(engine: Engine) -> None:
+    """No curated entry's text becomes a button: an answer offers a check of its own only
+    when a provider record with servers stands behind it (Gmail's entry: its SMTP hosts)."""
+    servers = {
+        p.entry_id: {s.host for s in p.servers} for p in engine.kb.providers.values() if p.known
+    }
+    for entry in engine.kb.entries.values():
+        offered = set(engine.checks_for("", entry))
+        assert offered <= servers.get(entry.id, set()), entry.id
+    assert engine.ask("gmail smtp settings").checks == ("smtp.gmail.com", "smtp-relay.gmail.com")
+    assert engine.ask("sendgrid smtp settings").checks == ("smtp.sendgrid.net",)
