@@ -5,6 +5,7 @@ from __future__ import annotations
 import ipaddress
 import math
 import os
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -41,6 +42,8 @@ class Settings:
     check_cache_ttl: float = 300.0
     helo_name: str = "mailport.invalid"
     check_ca_file: Path | None = None
+    curators: tuple[str, ...] = ()
+    """Slack user IDs (U…, W…) and user group IDs (S…) who see the curators' Home tab."""
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -68,6 +71,7 @@ class Settings:
             check_cache_ttl=read("MAILPORT_CHECK_CACHE_TTL", _non_negative, 300.0),
             helo_name=read("MAILPORT_HELO_NAME", str, "mailport.invalid"),
             check_ca_file=read("MAILPORT_CHECK_CA_FILE", _ca_file, None),
+            curators=read("MAILPORT_CURATORS", _slack_ids, ()),
         )
 
     def require_slack(self, socket_mode: bool) -> None:
@@ -177,6 +181,17 @@ def _ip_address(raw: str) -> str:
         return str(ipaddress.ip_address(raw))
     except ValueError:
         raise ValueError(f"expected an IP address to listen on, got {raw!r}") from None
+
+
+_SLACK_ID = re.compile(r"^[UWS][A-Z0-9]{2,20}$")
+
+
+def _slack_ids(raw: str) -> tuple[str, ...]:
+    ids = tuple(dict.fromkeys(raw.replace(",", " ").split()))
+    bad = [i for i in ids if not _SLACK_ID.match(i)]
+    if bad:
+        raise ValueError(f"{bad[0][:30]!r} is no Slack user ID (U…, W…) or user group ID (S…)")
+    return ids
 
 
 def _cidrs(raw: str) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:

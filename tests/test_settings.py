@@ -59,3 +59,10 @@ def test_require_slack_names_missing_variable() -> None:
         Settings.from_env({"SLACK_BOT_TOKEN": "xoxb-1"}).require_slack(socket_mode=False)
     with pytest.raises(SettingsError, match=r"^SLACK_APP_TOKEN"):
         Settings.from_env({"SLACK_BOT_TOKEN": "xoxb-1"}).require_slack(socket_mode=True)
+
+
+def test_curators_are_slack_user_and_group_ids() -> None:
+    settings = Settings.from_env({"MAILPORT_CURATORS": "U0BOSS, S0DESK W0ENT U0BOSS"})
+    assert settings.curators == ("U0BOSS", "S0DESK", "W0ENT")
+    with pytest.raises(SettingsError, match=r"MAILPORT_CURATORS is malformed: 'bob@acme\.com'"):
+        Settings.from_env({"MAILPORT_CURATORS": "U0BOSS bob@acme.com"})

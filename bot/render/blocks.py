@@ -256,9 +256,7 @@ def ambiguous_message(answer: Answer) -> Message:
     useful without a click, then up to three buttons for the full answers."""
     options = answer.suggestions[:MAX_SUGGESTIONS]
     asked = f"I'm not sure which question you mean by {quote(answer.question)}. Did you mean:"
-    listed = "\n".join(
-        f"• *{escape(s.entry.question)}* {escape(s.entry.short)}" for s in options
-    )
+    listed = "\n".join(f"• *{escape(s.entry.question)}* {escape(s.entry.short)}" for s in options)
     blocks: list[Block] = [
         *sections(asked),
         *sections(listed),
@@ -381,7 +379,11 @@ def feedback_thanks(helpful: bool) -> Message:
 def _unanswered_lines(items: Sequence[Unanswered]) -> str:
     if not items:
         return "_Nothing yet._"
-    return "\n".join(f"• {quote(i.question)}  asked {i.count} times" for i in items)
+    return "\n".join(f"• {quote(i.question)}  {_times(i.count)}" for i in items)
+
+
+def _times(count: int) -> str:
+    return "asked once" if count == 1 else f"asked {count} times"
 
 
 def _downvoted_lines(items: Sequence[Votes], kb: KnowledgeBase) -> str:
@@ -398,7 +400,8 @@ def _downvoted_lines(items: Sequence[Votes], kb: KnowledgeBase) -> str:
 def home_view(
     unanswered: Sequence[Unanswered], downvoted: Sequence[Votes], kb: KnowledgeBase
 ) -> View:
-    """The App Home tab: usage, then what curators should look at next."""
+    """A curator's App Home tab: usage, then what curators should look at next (questions
+    others asked privately, so only curators see it)."""
     blocks = [
         *help_blocks(),
         DividerBlock(),
@@ -409,3 +412,15 @@ def home_view(
         _context("`mailport report` prints the same lists in a terminal."),
     ]
     return View(type="home", blocks=blocks)
+
+
+def personal_home_view(curators_set: bool) -> View:
+    """Everyone else's App Home tab: usage, examples and what the bot covers; never other
+    people's questions."""
+    where = (
+        "Curators see the questions I could not answer here."
+        if curators_set
+        else "Curators: set `MAILPORT_CURATORS` to your Slack user or user group IDs to see "
+        "the questions I could not answer here (`mailport report` prints them meanwhile)."
+    )
+    return View(type="home", blocks=[*help_blocks(), DividerBlock(), _context(where)])

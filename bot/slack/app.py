@@ -40,6 +40,7 @@ from bot.render import blocks
 from bot.render import check as check_render
 from bot.render.blocks import Message
 from bot.settings import Settings
+from bot.slack.curators import Curators
 from bot.slack.delivery import describe, retry_handlers, why_undelivered
 from bot.slack.followup import Followup, post_response
 from bot.slack.tasks import Background
@@ -90,6 +91,7 @@ def build_app(
     checker = checker if checker is not None else Checker(settings, store)
     background = background if background is not None else Background()
     bot = Mailport(engine, store, app.client, checker, background)
+    bot.curators = Curators(app.client, settings.curators)
     app.command(COMMAND)(bot.on_command)
     app.event("app_mention")(bot.on_mention)
     app.event("message")(bot.on_message)
@@ -151,6 +153,7 @@ class Mailport:
         self.client = client
         self.checker = checker
         self.background = background
+        self.curators = Curators(client, ())
         self.reply = functools.lru_cache(maxsize=REPLY_CACHE)(self._reply)
 
     # --- engine and renderer ----------------------------------------------------------------
@@ -338,12 +341,16 @@ class Mailport:
             self.later(body, self.publish_home(event["user"]))
 
     async def publish_home(self, user_id: str) -> None:
-        """Publish the Home tab for one user, from the store's current lists."""
-        view = blocks.home_view(
-            await self.store.top_unanswered(HOME_ITEMS),
-            await self.store.most_downvoted(HOME_ITEMS),
-            self.engine.kb,
-        )
+        """Publish the Home tab for one user: a curator's, from the store's current lists, or
+        the personal one (other people's questions are for curators only)."""
+        if await self.curators.includes(user_id):
+            view = blocks.home_view(
+                await self.store.top_unanswered(HOME_ITEMS),
+                await self.store.most_downvoted(HOME_ITEMS),
+                self.engine.kb,
+            )
+        else:
+            view = blocks.personal_home_view(self.curators.configured)
         await self.client.views_publish(user_id=user_id, view=view)
 
     # --- buttons ----------------------------------------------------------------------------

@@ -43,6 +43,7 @@ async def fake() -> AsyncIterator[FakeSlack]:
     slack = FakeSlack()
     app = web.Application()
     app.router.add_post("/api/{method}", slack.api)
+    app.router.add_get("/api/{method}", slack.api)  # Slack takes GET for read methods
     app.router.add_post("/response/{id}", slack.response)
     app.router.add_get("/link", slack.link)
     runner = web.AppRunner(app, access_log=None)

@@ -60,6 +60,8 @@ class FakeSlack:
     sockets: list[web.WebSocketResponse] = field(default_factory=list)
     transports: list[Any] = field(default_factory=list)
     acks: list[dict[str, Any]] = field(default_factory=list)
+    usergroups: dict[str, list[str]] = field(default_factory=dict)
+    """User group ID -> member IDs, for `usergroups.users.list`."""
     connections: int = 0
     _ids: itertools.count = field(default_factory=lambda: itertools.count(1))
 
@@ -125,6 +127,11 @@ class FakeSlack:
             return {"ok": True, "url": f"{ws}/link?ticket={next(self._ids)}"}
         if method == "chat.postMessage":
             return {"ok": True, "channel": data.get("channel"), "ts": f"{time.time():.6f}"}
+        if method == "usergroups.users.list":
+            members = self.usergroups.get(str(data.get("usergroup")))
+            if members is None:  # what Slack answers for a group that does not exist
+                return {"ok": False, "error": "no_such_subteam"}
+            return {"ok": True, "users": members}
         return {"ok": True}
 
     async def response(self, request: web.Request) -> web.Response:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 from aiohttp import web
 from slack_harness import (
     BOT_ID,
@@ -113,23 +115,50 @@ async def test_rate_limited_reply_is_retried(slack: SlackClient) -> None:
     assert calls[0] == calls[1]
 
 
-async def test_app_home_shows_curator_lists(slack: SlackClient, store: SQLiteStore) -> None:
+def _home_opened(user: str, ts: str) -> dict[str, str]:
+    return {
+        "type": "app_home_opened",
+        "user": user,
+        "channel": "D0DM",
+        "tab": "home",
+        "event_ts": ts,
+    }
+
+
+async def test_app_home_is_personal_unless_curators_are_set(
+    slack: SlackClient, store: SQLiteStore
+) -> None:
+    """Unanswered questions were asked privately by others: no one sees them on Home until
+    curators are named; everyone gets usage and a hint for the admin."""
+    await store.record_unanswered("is smtp.acme-secret.com blocked for customer Zed?")
+    await slack.event(_home_opened("U0USER", "1700000004.0"))
+    [publish] = await slack.fake.wait_for("views.publish")
+    view = texts(publish["view"])
+    assert "acme-secret" not in view and "For curators" not in view
+    assert "MAILPORT_CURATORS" in view and "which port for IMAP?" in view
+
+
+async def test_app_home_shows_curator_lists_to_curators_only(
+    fake: FakeSlack, settings: Settings, store: SQLiteStore, engine: Engine
+) -> None:
     await store.record_unanswered("does <!channel> use port 1234?")
     await store.record_vote("port-465", "U1", helpful=False)
-    await slack.event(
-        {
-            "type": "app_home_opened",
-            "user": "U0USER",
-            "channel": "D0DM",
-            "tab": "home",
-            "event_ts": "1700000004.0",
-        }
-    )
-    [publish] = await slack.fake.wait_for("views.publish")
-    assert publish["user_id"] == "U0USER"
-    view = texts(publish["view"])
-    assert "does &lt;!channel&gt; use port 1234?" in view and "<!channel>" not in view
-    assert "What is port 465 used for?" in view or "port-465" in view
+    fake.usergroups = {"S0DESK": ["U0LEAD"]}
+    named = dataclasses.replace(settings, curators=("U0BOSS", "S0DESK", "S0GONE"))
+    async with running_app(fake, named, engine, store) as slack:
+        for user, ts in (("U0BOSS", "1.0"), ("U0LEAD", "2.0"), ("U0USER", "3.0")):
+            await slack.event(_home_opened(user, ts))
+        published = await fake.wait_for("views.publish", count=3)
+        await slack.event(_home_opened("U0LEAD", "4.0"))
+        await fake.wait_for("views.publish", count=4)
+    views = {p["user_id"]: texts(p["view"]) for p in published}
+    for curator in ("U0BOSS", "U0LEAD"):
+        assert "does &lt;!channel&gt; use port 1234?\u201d  asked once" in views[curator]
+        assert "<!channel>" not in views[curator]
+        assert "What is port 465 used for?" in views[curator]
+    assert "1234" not in views["U0USER"] and "For curators" not in views["U0USER"]
+    asked = [c.data["usergroup"] for c in fake.calls if c.method == "usergroups.users.list"]
+    assert sorted(asked) == ["S0DESK", "S0GONE"]  # read once each, then kept
 
 
 async def test_messages_tab_does_not_publish(slack: SlackClient) -> None:
