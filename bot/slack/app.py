@@ -48,6 +48,17 @@ from bot.store import ResilientStore, Store
 
 log = logging.getLogger("mailport.slack")
 
+
+class _TokenGivenAsClient(logging.Filter):
+    """Drops Bolt's "As you gave `client` as well, `token` will be unused.": Bolt reads
+    SLACK_BOT_TOKEN from the environment even when given a client built with that token."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "`token` will be unused" not in record.getMessage()
+
+
+log.addFilter(_TokenGivenAsClient())
+
 COMMAND = "/mailport"
 DEDUPE_TTL = 3600.0
 REF_MAX = 1900

@@ -16,6 +16,7 @@ from slack_harness import FakeSlack, SlackClient, mention_event, running_app
 
 from bot.engine import Engine
 from bot.settings import Settings
+from bot.slack.app import build_app
 from bot.store import ResilientStore, SQLiteStore
 
 
@@ -139,3 +140,17 @@ async def test_a_locked_database_never_stalls_acks(
     assert (await slack.health())["store"] == "ok"
     await slack.fake.quiet(0.3)
     assert len(slack.fake.to("chat.postMessage")) == 11
+
+
+def test_start_logs_no_token_warning(
+    settings: Settings,
+    store: SQLiteStore,
+    engine: Engine,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Production sets SLACK_BOT_TOKEN, which Bolt reads beside the client built from it."""
+    monkeypatch.setenv("SLACK_BOT_TOKEN", settings.slack_bot_token)
+    with caplog.at_level(logging.DEBUG):
+        build_app(engine, store, settings)
+    assert "unused" not in caplog.text
