@@ -144,8 +144,19 @@ def _thread_ts(event: Body) -> str | None:
     return event.get("thread_ts") or (None if _is_dm(event) else event.get("ts"))
 
 
+# Message subtypes a person sends with a question in them (a screenshot with a caption, a
+# thread reply also sent to the channel); every other subtype is an edit, a join, a bot...
+_PERSON_SUBTYPES = frozenset({"file_share", "thread_broadcast"})
+FILES_ONLY = (
+    "I can't read files or screenshots. Paste the error text, or ask in words, e.g. "
+    "`which port for IMAP?`"
+)
+
+
 def _from_bot_or_edit(event: Body) -> bool:
-    return bool(event.get("bot_id") or event.get("subtype") or event.get("bot_profile"))
+    subtype = event.get("subtype")
+    other = subtype is not None and subtype not in _PERSON_SUBTYPES
+    return bool(event.get("bot_id") or event.get("bot_profile") or other)
 
 
 class Mailport:
@@ -319,7 +330,11 @@ class Mailport:
         """Reply in the thread of a channel message, or in the DM."""
         where = {"channel": event["channel"], "thread_ts": _thread_ts(event)}
         options = {**where, "unfurl_links": False, "unfurl_media": False}
-        parsed = parse(strip_slack(event.get("text", "")))
+        text = strip_slack(event.get("text", ""))
+        if not text.strip() and event.get("files"):
+            await self.client.chat_postMessage(**options, **blocks.notice(FILES_ONLY).payload())
+            return
+        parsed = parse(text)
         if isinstance(parsed, Check):
             await self.answer_check(self.prepare_check(parsed), event, options)
             return

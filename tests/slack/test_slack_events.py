@@ -60,6 +60,23 @@ async def test_small_talk_in_a_dm_gets_a_short_reply_and_is_not_noted(
     assert await store.top_unanswered() == []
 
 
+async def test_a_dm_with_a_file_is_answered(slack: SlackClient) -> None:
+    """A screenshot with a question (subtype file_share) gets the answer; a file alone gets
+    a word on what to send instead; an edit (message_changed) still gets nothing."""
+    files = [{"id": "F0SHOT", "name": "error.png", "mimetype": "image/png"}]
+    await slack.event(
+        message_event("what is port 465?", subtype="file_share", files=files, ts="1700000006.1")
+    )
+    [answer] = await slack.fake.wait_for("chat.postMessage")
+    assert "465" in answer["text"]
+    await slack.event(message_event("", subtype="file_share", files=files, ts="1700000007.1"))
+    [_, only] = await slack.fake.wait_for("chat.postMessage", count=2)
+    assert "can't read files" in only["text"]
+    await slack.event(message_event("port 25", subtype="message_changed", ts="1700000008.1"))
+    await slack.fake.quiet(0.2)
+    assert len(slack.fake.to("chat.postMessage")) == 2
+
+
 async def test_mention_in_a_dm_is_answered_once(slack: SlackClient) -> None:
     ts = "1700000003.000300"
     await slack.event(message_event(f"<@{BOT_USER}> 587", ts=ts))
