@@ -18,6 +18,7 @@ wait for replies still in flight (Bolt's own listener tasks are not tracked).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import json
 import logging
@@ -147,6 +148,8 @@ def _thread_ts(event: Body) -> str | None:
 # Message subtypes a person sends with a question in them (a screenshot with a caption, a
 # thread reply also sent to the channel); every other subtype is an edit, a join, a bot...
 _PERSON_SUBTYPES = frozenset({"file_share", "thread_broadcast"})
+SHUTDOWN_NOTE = "mailport restarted before it could finish this. Please ask again in a minute."
+APOLOGY_SECONDS = 3.0
 FILES_ONLY = (
     "I can't read files or screenshots. Paste the error text, or ask in words, e.g. "
     "`which port for IMAP?`"
@@ -271,6 +274,12 @@ class Mailport:
         async def safely() -> None:
             try:
                 await work
+            except asyncio.CancelledError:  # shutdown ran out of time: say so, then stop
+                log.warning("reply for %s cut short by shutdown", what)
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout(APOLOGY_SECONDS):
+                        await self.apologise(body, blocks.notice(SHUTDOWN_NOTE))
+                raise
             except Exception as error:
                 undelivered = why_undelivered(error)
                 if undelivered:
@@ -452,9 +461,10 @@ class Mailport:
         self.background.start(self.apologise(body))
         return BoltResponse(status=200, body="")
 
-    async def apologise(self, body: Body) -> None:
-        """Tell the user something went wrong, where they asked; log if even that fails."""
-        apology = blocks.apology().payload()
+    async def apologise(self, body: Body, message: Message | None = None) -> None:
+        """Tell the user something went wrong (`message`, or the general apology), where they
+        asked; log if even that fails."""
+        apology = (message or blocks.apology()).payload()
         event = body.get("event", {})
         try:
             if body.get("response_url"):

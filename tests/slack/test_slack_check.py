@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import ipaddress
 from collections.abc import AsyncIterator, Iterator
@@ -113,3 +114,33 @@ async def test_mention_check_updates_its_placeholder(local: SlackClient) -> None
     [update] = await local.fake.wait_for("chat.update")
     assert update["channel"] == "C0CHAN" and update["blocks"]
     assert "Live check" in texts(update)
+
+
+async def test_shutdown_during_a_slow_check_apologises(
+    fake: FakeSlack, settings: Settings, store: SQLiteStore, engine: Engine
+) -> None:
+    """SIGTERM while a check waits on a silent server: the drain ends before the check does,
+    and the user is told, instead of a "Checking…" that never turns into a report."""
+
+    async def silent(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.read()
+
+    listener = await asyncio.start_server(silent, "127.0.0.1", TEST_PORTS[SMTP_PORT])
+    allowed = dataclasses.replace(
+        settings,
+        allow_cidrs=(ipaddress.ip_network("127.0.0.0/8"),),
+        check_step_timeout=20.0,
+        check_deadline=25.0,
+    )
+    checker = Checker(allowed, store, resolver=StaticResolver({}), dial=TEST_PORTS)
+    try:
+        async with running_app(fake, allowed, engine, store, checker, drain=0.3) as slack:
+            await slack.event(mention_event(f"check 127.0.0.1 {SMTP_PORT}", ts="8.0"))
+            [placeholder] = await fake.wait_for("chat.postMessage")
+            assert "Checking" in placeholder["text"]
+        [_, apology] = await fake.wait_for("chat.postMessage", count=2)
+        assert "restarted before it could finish" in apology["text"]
+        assert apology["thread_ts"] == "8.0"
+    finally:
+        listener.close()
+        await listener.wait_closed()
