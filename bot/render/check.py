@@ -240,8 +240,17 @@ def to_blocks(report: CheckReport) -> tuple[list[Block], str]:
 
 
 def checking(target: str) -> str:
-    """The placeholder shown while a live check runs."""
+    """The placeholder shown while a live check runs (replaced by the report)."""
     return f"Checking {escape(clip(target, 200))}… this takes a few seconds."
+
+
+def checking_below(target: str) -> str:
+    """A slash command's first reply while its check runs: Slack cannot replace that reply,
+    so it says where the report will appear."""
+    return (
+        f"Checking {escape(clip(target, 200))}… the report follows as a new message below, "
+        "usually within a few seconds."
+    )
 
 
 def to_message(report: CheckReport) -> Message:

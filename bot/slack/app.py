@@ -305,7 +305,9 @@ class Mailport:
             if isinstance(request, Message):
                 await ack(response_type="ephemeral", **request.payload())
                 return
-            await ack(response_type="ephemeral", text=check_render.checking(request.describe()))
+            await ack(
+                response_type="ephemeral", text=check_render.checking_below(request.describe())
+            )
             self.later(body, self.check_command(request, command))
             return
         reply = self.reply(parsed, True)
@@ -313,9 +315,10 @@ class Mailport:
         self.remember(reply)
 
     async def check_command(self, request: CheckRequest, command: Body) -> None:
-        """Replace the "Checking..." reply with the report."""
+        """The report, as a new private message below "Checking...": Slack cannot replace a
+        slash command's first reply through its response_url (bolt-python #1268)."""
         message = await self.run_check(request, command["user_id"])
-        body = {**message.payload(), "response_type": "ephemeral", "replace_original": True}
+        body = {**message.payload(), "response_type": "ephemeral", "replace_original": False}
         await post_response(self.client, command["response_url"], body)
 
     # --- events -----------------------------------------------------------------------------

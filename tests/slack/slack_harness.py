@@ -61,6 +61,8 @@ class FakeSlack:
     transports: list[Any] = field(default_factory=list)
     acks: list[dict[str, Any]] = field(default_factory=list)
     usergroups: dict[str, list[str]] = field(default_factory=dict)
+    visible: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    """response_url id -> the messages shown for it (a command's ack first)."""
     """User group ID -> member IDs, for `usergroups.users.list`."""
     connections: int = 0
     _ids: itertools.count = field(default_factory=lambda: itertools.count(1))
@@ -69,8 +71,13 @@ class FakeSlack:
     def api_url(self) -> str:
         return f"{self.url}/api/"
 
-    def response_url(self) -> str:
-        return f"{self.url}/response/{next(self._ids)}"
+    def response_url(self, command: bool = False) -> str:
+        """A fresh response_url; a slash command's is marked, since Slack treats it apart."""
+        return f"{self.url}/response/{'command-' if command else ''}{next(self._ids)}"
+
+    def shown(self, response_url: str) -> list[dict[str, Any]]:
+        """The messages a user sees for one response_url, as Slack would show them."""
+        return self.visible.get(response_url.rsplit("/", 1)[1], [])
 
     def to(self, method: str) -> list[dict[str, Any]]:
         """What the app sent to one method (`response_url` for response_url posts)."""
@@ -135,13 +142,28 @@ class FakeSlack:
         return {"ok": True}
 
     async def response(self, request: web.Request) -> web.Response:
-        self.calls.append(Call("response_url", await _body(request)))
+        data = await _body(request)
+        self.calls.append(Call("response_url", data))
         if self._reset("response_url", request):
             return web.Response()
         await asyncio.sleep(self.delays.get("response_url", 0.0))
         if self.failures.get("response_url"):
             return self.failures["response_url"].pop(0)
+        self._show(request.match_info["id"], data)
         return web.Response(text="ok")
+
+    def _show(self, url_id: str, data: dict[str, Any]) -> None:
+        """What Slack shows: `replace_original` replaces an interactive message, but a slash
+        command's first reply cannot be replaced (bolt-python #1268, bolt-js #2287): Slack
+        says "ok" and nothing changes."""
+        shown = self.visible.setdefault(url_id, [])
+        replace = data.get("replace_original") in (True, "true")
+        if replace and url_id.startswith("command-"):
+            return
+        if replace and shown:
+            shown[-1] = data
+        else:
+            shown.append(data)
 
     async def link(self, request: web.Request) -> web.WebSocketResponse:
         ws = web.WebSocketResponse()
@@ -200,6 +222,7 @@ class SlackClient:
     fake: FakeSlack
     session: aiohttp.ClientSession
     _ids: itertools.count = field(default_factory=lambda: itertools.count(1))
+    last_response_url: str = ""
 
     async def post(
         self, body: str, content_type: str, headers: dict[str, str] | None = None
@@ -221,15 +244,21 @@ class SlackClient:
             return await response.json()
 
     async def command(self, text: str, user: str = "U0USER", channel: str = "C0CHAN") -> Any:
-        """`/mailport <text>`; asserts 200 and returns the ack's JSON."""
-        status, answer = await self.post(*self.command_body(text, user, channel))
+        """`/mailport <text>`; asserts 200 and returns the ack's JSON (also the first message
+        `fake.shown(last_response_url)` lists)."""
+        url = self.fake.response_url(command=True)
+        status, answer = await self.post(*self.command_body(text, user, channel, response_url=url))
         assert status == 200, answer
+        self.last_response_url = url
+        if answer:
+            self.fake.visible.setdefault(url.rsplit("/", 1)[1], []).insert(0, answer)
         return answer
 
     def command_body(
         self, text: str, user: str = "U0USER", channel: str = "C0CHAN", **extra: str
     ) -> tuple[str, str]:
         fields = {
+            "response_url": self.fake.response_url(command=True),
             "token": "legacy",
             "team_id": TEAM,
             "team_domain": "example",
@@ -241,7 +270,6 @@ class SlackClient:
             "text": text,
             "api_app_id": "A0APP",
             "is_enterprise_install": "false",
-            "response_url": self.fake.response_url(),
             "trigger_id": "1.2.3",
             **extra,
         }

@@ -33,9 +33,23 @@ async def test_refused_address_is_reported(slack: SlackClient) -> None:
     answer = await slack.command("check 127.0.0.1 587")
     assert "Checking 127.0.0.1" in answer["text"] and answer["response_type"] == "ephemeral"
     [report] = await slack.fake.wait_for("response_url")
-    assert report["replace_original"] is True and report["response_type"] == "ephemeral"
+    assert report["replace_original"] is False and report["response_type"] == "ephemeral"
     assert report["blocks"][0]["text"]["text"] == "Live check: 127.0.0.1"
     assert "FAIL" in report["text"] and "does not connect" in report["text"]
+
+
+async def test_a_command_check_shows_its_report_below_the_ack(local: SlackClient) -> None:
+    """Slack keeps a slash command's first reply as it is (replace_original on its
+    response_url changes nothing), so the report must arrive as a message of its own, and
+    the first reply must say so."""
+    ack = await local.command(f"check 127.0.0.1 {SMTP_PORT}")
+    assert "report follows as a new message below" in ack["text"]
+    await local.fake.wait_for("response_url")
+    shown = local.fake.shown(local.last_response_url)
+    assert [m["text"].split(":")[0] for m in shown] == [
+        ack["text"].split(":")[0],
+        "Live check of 127.0.0.1",
+    ]
 
 
 @pytest.fixture
