@@ -36,10 +36,11 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from operator import itemgetter
 from pathlib import Path
+from typing import Any
 
 from rapidfuzz import fuzz, process, utils
 
-from bot.answers import Answer, Suggestion
+from bot.answers import Answer, Status, Suggestion
 from bot.entities import (
     CONCEPTS,
     FAMILIES,
@@ -239,9 +240,10 @@ class Matcher:
             concepts.update(set(words) & CONCEPTS)
         total = len(entry.phrasings)
         extra = set(terms(canonical_words(" ".join(entry.tags))))
+        weighted: dict[str, float] = dict(counts)
         for term in extra:
-            counts[term] += TAG_WEIGHT * total
-        for term, count in counts.items():
+            weighted[term] = weighted.get(term, 0.0) + TAG_WEIGHT * total
+        for term, count in weighted.items():
             tf = math.sqrt(min(1.0, count / total))
             self.postings[term].append((index, tf))
             profile[term] = tf
@@ -310,12 +312,13 @@ class Matcher:
         exact = self.exact.get(utils.default_process(" ".join(words)))
         opinions = self._opinions(query, entities, words)
         favourite = Perceptron.favourite(opinions) if opinions else None
-        for index in [*(self.home.get(port) for port in entities.ports), exact, favourite]:
-            if index is not None and index not in finalists:
-                finalists.append(index)
-                if index not in nearest:
-                    nearest[index] = self._nearest(index, weights, norm)
-                    cosine[index] = (profile.get(index, 0.0) + nearest[index][0]) / 2
+        extras: list[int | None] = [*(self.home.get(p) for p in entities.ports), exact, favourite]
+        for extra in extras:
+            if extra is not None and extra not in finalists:
+                finalists.append(extra)
+                if extra not in nearest:
+                    nearest[extra] = self._nearest(extra, weights, norm)
+                    cosine[extra] = (profile.get(extra, 0.0) + nearest[extra][0]) / 2
         pools = {index: nearest[index][1] for index in finalists}
         phrase = self._phrase_scores(" ".join(words), pools)
         opinion = _nudges(opinions, finalists)
@@ -419,7 +422,7 @@ class Matcher:
         query_len = len(query.split())
         owners = [(index, p) for index, pool in pools.items() for p in pool]
         choices = [self.choices[index][p] for index, p in owners]
-        options = {"processor": None, "score_cutoff": PHRASE_CUTOFF}
+        options: dict[str, Any] = {"processor": None, "score_cutoff": PHRASE_CUTOFF}
         best: dict[int, float] = dict.fromkeys(pools, 0.0)
         for _, score, at in process.extract_iter(
             query, choices, scorer=fuzz.token_sort_ratio, **options
@@ -571,7 +574,7 @@ class Matcher:
     def _answer(
         self,
         question: str,
-        status: str,
+        status: Status,
         score: float,
         entry: Entry | None,
         suggestions: tuple[Suggestion, ...],

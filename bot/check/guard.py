@@ -371,10 +371,10 @@ class Guard:
         if len(hosts) == 1 and hosts[0].name in ("", "."):
             note = f"{domain.display} publishes a null MX: it accepts no mail (RFC 7505)."
             return MxLookup(note=note, dns_ms=dns_ms)
-        note = None
-        if len(hosts) > MAX_MX:
-            note = f"Only the first {MAX_MX} of {len(hosts)} MX hosts were checked."
-        return MxLookup(tuple(hosts[:MAX_MX]), note=note, dns_ms=dns_ms)
+        cut = f"Only the first {MAX_MX} of {len(hosts)} MX hosts were checked."
+        return MxLookup(
+            tuple(hosts[:MAX_MX]), note=cut if len(hosts) > MAX_MX else None, dns_ms=dns_ms
+        )
 
     async def ptr(self, address: str) -> tuple[str | None, bool | None]:
         """Reverse DNS of `address`, and whether that name resolves back to it (FCrDNS)."""

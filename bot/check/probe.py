@@ -96,9 +96,17 @@ async def _handshake(s: Session, dialogue: Dialogue, spec: PortSpec, contexts: C
         await s.start_tls(contexts.verifying)
     except ssl.SSLCertVerificationError as error:
         await _reconnect_unverified(s, dialogue, spec, contexts)
-        s.result.tls = describe(s.stream.ssl_object, s.server_name, error)
+        s.result.tls = describe(_session_of(s), s.server_name, error)
     else:
-        s.result.tls = describe(s.stream.ssl_object, s.server_name)
+        s.result.tls = describe(_session_of(s), s.server_name)
+
+
+def _session_of(s: Session) -> ssl.SSLObject:
+    """The TLS session a finished handshake leaves (the stream always has one then)."""
+    tls = s.stream.ssl_object
+    if tls is None:
+        raise ssl.SSLError("no TLS session after the handshake")
+    return tls
 
 
 async def _reconnect_unverified(

@@ -177,12 +177,14 @@ class CheckReport:
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON shape: field names as above, enums as their string values."""
-        return _plain(dataclasses.asdict(self))
+        plain: dict[str, Any] = _plain(dataclasses.asdict(self))
+        return plain
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> CheckReport:
         """Read back what `to_dict` wrote."""
-        return _load(cls, data)
+        report: CheckReport = _load(cls, data)
+        return report
 
 
 def _plain(value: Any) -> Any:
@@ -205,7 +207,7 @@ def _load(tp: Any, value: Any) -> Any:
     if origin is list:
         (inner,) = get_args(tp)
         return [_load(inner, v) for v in value]
-    if dataclasses.is_dataclass(tp):
+    if isinstance(tp, type) and dataclasses.is_dataclass(tp):
         hints = get_type_hints(tp)
         names = {f.name for f in dataclasses.fields(tp)}
         return tp(**{k: _load(hints[k], v) for k, v in value.items() if k in names})

@@ -221,9 +221,9 @@ class Checker:
             for port in request.ports
         ]
         ptrs = [self._address(address, deadline) for address in target.addresses]
-        results = await asyncio.gather(*probes, *ptrs)
-        host.ports = list(results[: len(probes)])
-        host.addresses = list(results[len(probes) :])
+        ports, addresses = await asyncio.gather(asyncio.gather(*probes), asyncio.gather(*ptrs))
+        host.ports = list(ports)
+        host.addresses = list(addresses)
         return host
 
     async def _address(self, address: str, deadline: float) -> AddressInfo:

@@ -95,7 +95,8 @@ class Session:
             # asyncio's own handshake timeout is a backstop; the step's timeout fires first.
             await self.stream.start_tls(context, self.server_name, self.limits.step + 1)
             tls = self.stream.ssl_object
-            record.detail = f"{tls.version()} {tls.cipher()[0]}" if tls else ""
+            cipher = tls.cipher() if tls else None
+            record.detail = f"{tls.version()} {cipher[0]}" if tls and cipher else ""
 
     async def close(self) -> None:
         """Close the connection, keeping its transcript."""

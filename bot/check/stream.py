@@ -82,7 +82,8 @@ class LineStream:
         """Bytes received but not read yet. Before a STARTTLS handshake this must be empty, or
         they would later read as if they came over TLS (RFC 3207 §4.2). StreamReader has no
         public accessor, hence the private `_buffer`."""
-        return bytes(self._reader._buffer)
+        buffer: bytearray = getattr(self._reader, "_buffer")  # noqa: B009 (no public accessor)
+        return bytes(buffer)
 
     async def start_tls(
         self, context: ssl.SSLContext, server_hostname: str, timeout: float
@@ -96,7 +97,8 @@ class LineStream:
     @property
     def ssl_object(self) -> ssl.SSLObject | None:
         """The TLS session, once there is one."""
-        return self._writer.get_extra_info("ssl_object")
+        tls: ssl.SSLObject | None = self._writer.get_extra_info("ssl_object")
+        return tls
 
     async def close(self) -> None:
         """Close without waiting long for a peer that never answers the close."""

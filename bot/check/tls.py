@@ -120,7 +120,7 @@ def name_matches(name: str, cert: x509.Certificate) -> bool:
         return any(_same_ip(ip, san) for san in sans)
     dns_names = [s for s in sans if not _is_ip(s)]
     if not dns_names:
-        dns_names = [a.value for a in cert.subject.get_attributes_for_oid(NameOID.COMMON_NAME)]
+        dns_names = [str(a.value) for a in cert.subject.get_attributes_for_oid(NameOID.COMMON_NAME)]
     return any(_dns_match(name.lower(), str(pattern).lower()) for pattern in dns_names)
 
 

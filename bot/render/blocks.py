@@ -222,8 +222,8 @@ def _entry_parts(
     """The blocks that depend only on the entry, built and validated once per entry: the
     head (question, short answer), the body (detail, port table, sources), the tail
     (related questions)."""
-    head = [_header(entry.question), *sections(f"*{escape(entry.short)}*")]
-    body = [*sections(escape(entry.detail))]
+    head: list[Block] = [_header(entry.question), *sections(f"*{escape(entry.short)}*")]
+    body: list[Block] = [*sections(escape(entry.detail))]
     if rows:
         body.append(port_table(rows))
     body.append(_context(_sources_line(entry)))
@@ -273,7 +273,7 @@ def ambiguous_message(answer: Answer) -> Message:
 def no_match_message(answer: Answer) -> Message:
     """An honest "no answer", the nearest topics, and what the bot can do."""
     opening = f"I don't have a reviewed answer for {quote(answer.question)}."
-    blocks: list[Block] = sections(opening)
+    blocks: list[Block] = [*sections(opening)]
     if answer.note:
         blocks += sections(escape(answer.note))
     if answer.ports:

@@ -260,7 +260,7 @@ def to_message(report: CheckReport) -> Message:
 
 
 def _host_problems(hosts: Iterable[HostResult]) -> list[Block]:
-    return [
+    problems: list[Block] = [
         SectionBlock(
             text=_md(
                 f"{MARK[h.verdict.level]} {escape(h.verdict.summary)}\n"
@@ -269,7 +269,8 @@ def _host_problems(hosts: Iterable[HostResult]) -> list[Block]:
         )
         for h in hosts
         if h.verdict is not None
-    ][:10]
+    ]
+    return problems[:10]
 
 
 def _slack_table(results: list[PortResult]) -> TableBlock:

@@ -23,7 +23,7 @@ import functools
 import json
 import logging
 import re
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -459,7 +459,7 @@ class Mailport:
         log.error("listener failed: %r", error, exc_info=error)
         if "command" in body:
             apology = {"response_type": "ephemeral", **blocks.apology().payload()}
-            headers = {"content-type": "application/json"}
+            headers: dict[str, str | Sequence[str]] = {"content-type": "application/json"}
             return BoltResponse(status=200, body=json.dumps(apology), headers=headers)
         self.background.start(self.apologise(body))
         return BoltResponse(status=200, body="")

@@ -55,19 +55,19 @@ class Followup:
 
     @property
     def channel(self) -> str:
-        return self.body.get("container", {}).get("channel_id") or self.body["channel"]["id"]
+        return str(self.body.get("container", {}).get("channel_id") or self.body["channel"]["id"])
 
     @property
     def ts(self) -> str:
-        return self.body["container"]["message_ts"]
+        return str(self.body["container"]["message_ts"])
 
     @property
     def thread_ts(self) -> str:
-        return self.body.get("message", {}).get("thread_ts") or self.ts
+        return str(self.body.get("message", {}).get("thread_ts") or self.ts)
 
     @property
     def user(self) -> str:
-        return self.body["user"]["id"]
+        return str(self.body["user"]["id"])
 
     async def respond(self, message: Message, **options: Any) -> None:
         """Post through the click's `response_url`."""

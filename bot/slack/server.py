@@ -13,7 +13,7 @@ import gc
 import logging
 import os
 import signal
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass
 
@@ -52,7 +52,7 @@ class HttpServer:
 
 def _healthz(
     engine: Engine, store: Store, background: Background, endpoint: Endpoint
-) -> web.RequestHandler:
+) -> Callable[[web.Request], Awaitable[web.Response]]:
     async def healthz(_: web.Request) -> web.Response:
         return web.json_response(
             {
@@ -142,11 +142,11 @@ async def socket_mode(
             app, app_token=settings.slack_app_token, web_client=client, ping_interval=ping_interval
         )
         try:
-            await handler.connect_async()
+            await handler.connect_async()  # type: ignore[no-untyped-call]
             log.info("connected over Socket Mode")
             yield handler
         finally:
-            await handler.close_async()
+            await handler.close_async()  # type: ignore[no-untyped-call]
 
 
 async def run(settings: Settings, socket: bool) -> None:
