@@ -27,7 +27,7 @@ class ImapDialogue:
 
     async def greet(self) -> str:
         """The `* OK` (or `* PREAUTH`) greeting; `* BYE` means the server turned us away."""
-        async with self.s.step(self.greeting_step) as step:
+        async with self.s.step(self.greeting_step, self.s.limits.greeting) as step:
             line = await self.s.stream.read_line()
             step.detail = line
             word = line[2:].split(" ", 1)[0].upper() if line.startswith("* ") else ""

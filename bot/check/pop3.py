@@ -23,7 +23,7 @@ class Pop3Dialogue:
 
     async def greet(self) -> str:
         """The `+OK` greeting; `-ERR` means the server turned us away."""
-        async with self.s.step(self.greeting_step) as step:
+        async with self.s.step(self.greeting_step, self.s.limits.greeting) as step:
             line = await self._status()
             step.detail = line
             if line.startswith("-ERR"):

@@ -69,7 +69,9 @@ class Checker:
         self._config = ProbeConfig(
             guard=self.guard,
             contexts=make_contexts(settings.check_ca_file),
-            limits=Limits(settings.check_connect_timeout, settings.check_step_timeout),
+            limits=Limits(
+                settings.check_connect_timeout, settings.check_step_timeout, settings.check_deadline
+            ),
             helo_name=settings.helo_name,
         )
 

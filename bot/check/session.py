@@ -24,10 +24,13 @@ class StepTimeout(Exception):
 
 @dataclass(frozen=True, slots=True)
 class Limits:
-    """Time limits for one probe."""
+    """Time limits for one probe. The greeting may take as long as the whole check: RFC 5321
+    §4.5.3.2.1 gives it 5 minutes, and greet-pause setups (Postfix postscreen) delay it on
+    purpose."""
 
     connect: float
     step: float
+    greeting: float
 
 
 class Session:

@@ -27,7 +27,7 @@ class SmtpDialogue:
 
     async def greet(self) -> str:
         """The 220 banner (all its lines); any other code means the server turned us away."""
-        async with self.s.step(self.greeting_step) as step:
+        async with self.s.step(self.greeting_step, self.s.limits.greeting) as step:
             code, text = await self._reply()
             step.detail = f"{code} {text}"
             if code != 220:

@@ -74,6 +74,21 @@ def _failure(r: PortResult, spec: PortSpec) -> Verdict:
             f"No reply to {step} ({detail}).",
             "The server stalls mid-conversation; check its logs and load.",
         )
+    if code == "deadline" and step in _GREETINGS:
+        implicit = _IMPLICIT_ALTERNATIVE.get(port) if port != 25 else None
+        hint = (
+            f" A service expecting TLS at once (port {implicit}'s job) is silent too."
+            if implicit
+            else ""
+        )
+        return Verdict(
+            fail,
+            "No greeting within the check's time limit: the port accepts connections but the "
+            "server has not spoken yet.",
+            "RFC 5321 gives a server 5 minutes to greet and greet-pause (postscreen) setups wait "
+            "on purpose, but most clients give up after 30 to 60 s: check the greet delay and "
+            f"the server's load and logs.{hint}",
+        )
     if code == "deadline":
         return Verdict(
             fail,
