@@ -24,6 +24,7 @@ from bot.settings import Settings
 
 PORTS = (25, 465, 587, 143, 993, 110, 995)
 STARTTLS = {25: "smtp", 587: "smtp", 143: "imap", 110: "pop3"}
+MAIL_PORTS = frozenset((*PORTS, 2525, 4190))
 # Where a system mail server keeps its configuration and state: read, never written.
 SYSTEM_PATHS = ("/etc/postfix", "/etc/dovecot", "/etc/mailname", "/etc/aliases", "/var/lib/dovecot")
 
@@ -40,9 +41,11 @@ def fingerprint() -> dict[str, str]:
 
 
 def listeners_elsewhere() -> set[str]:
-    """Listening TCP sockets that are not the private servers'."""
+    """The machine's own mail listeners: sockets on the real mail ports (other tests' servers
+    use TEST_PORTS, so a parallel run does not show here)."""
     run = subprocess.run(["ss", "-Hltn"], capture_output=True, text=True, check=True)
-    return {line.split()[3] for line in run.stdout.splitlines() if ADDRESS not in line}
+    found = {line.split()[3] for line in run.stdout.splitlines()}
+    return {where for where in found if int(where.rsplit(":", 1)[1]) in MAIL_PORTS}
 
 
 @dataclass
