@@ -75,7 +75,7 @@ class Network:
         parts.append(
             f"To get it lifted: {self.lift}."
             if self.lift
-            else f"{self.name}'s documentation gives no way to lift it."
+            else f"I found no way to lift it in {self.name}'s documentation."
         )
         if self.instead:
             parts.append(f"Instead: {self.instead}.")
