@@ -45,6 +45,8 @@ PORTS: dict[int, PortSpec] = {
     995: PortSpec(995, Proto.POP3, TlsMode.IMPLICIT, True, "POP3, implicit TLS"),
 }
 
+# Checked by `all` but required by nothing: when nothing listens there, that is information.
+UNOFFICIAL = (2525,)
 SMTP_PORTS = (25, 465, 587)
 IMAP_PORTS = (143, 993)
 POP3_PORTS = (110, 995)
@@ -83,6 +85,14 @@ def parse_ports(words: tuple[str, ...] | list[str], host: str, mx: bool = False)
         for part in filter(None, word.replace(",", " ").split()):
             ports.update(_one_port(part))
     return tuple(p for p in ALL_PORTS if p in ports)
+
+
+def optional_ports(words: tuple[str, ...] | list[str]) -> tuple[int, ...]:
+    """The unofficial ports only `all` asked for (not named on their own)."""
+    parts = {p.strip().lower() for w in words for p in w.replace(",", " ").split()}
+    if "all" not in parts:
+        return ()
+    return tuple(p for p in UNOFFICIAL if str(p) not in parts)
 
 
 def _one_port(part: str) -> tuple[int, ...]:

@@ -13,12 +13,12 @@ from dataclasses import dataclass
 
 from bot.check.errors import CheckInputError, CheckLimited
 from bot.check.guard import DnsResolver, Guard, Host, MxHost, Resolver, Target
-from bot.check.ports import PORTS, parse_ports
+from bot.check.ports import PORTS, optional_ports, parse_ports
 from bot.check.probe import ProbeConfig, probe
 from bot.check.report import AddressInfo, CheckReport, HostResult, RefusedAddress
 from bot.check.session import Limits
 from bot.check.tls import make_contexts
-from bot.check.verdict import judge_host, overall
+from bot.check.verdict import judge_host, optional, overall
 from bot.settings import Settings
 from bot.store import Store
 
@@ -34,12 +34,15 @@ class CheckRequest:
     host: Host
     ports: tuple[int, ...]
     mx: bool
+    optional: tuple[int, ...] = ()
+    """Unofficial ports that only `all` asked for: nothing listening there is no failure."""
 
     @property
     def cache_key(self) -> str:
         """The per-target cache key."""
         ports = ",".join(str(p) for p in self.ports)
-        return f"check:{self.host.name}:{ports}:{'mx' if self.mx else 'host'}"
+        extra = "".join(f"?{p}" for p in self.optional)
+        return f"check:{self.host.name}:{ports}{extra}:{'mx' if self.mx else 'host'}"
 
     def describe(self) -> str:
         """`smtp.example.com (25, 465, 587)` or `example.com MX (25)`."""
@@ -80,7 +83,8 @@ class Checker:
         clean = self.guard.clean(host)
         if mx and clean.ip is not None:
             raise CheckInputError("--mx needs a domain name, not an IP address.")
-        return CheckRequest(clean, parse_ports(tuple(ports), clean.name, mx), mx)
+        words = tuple(ports)
+        return CheckRequest(clean, parse_ports(words, clean.name, mx), mx, optional_ports(words))
 
     async def cached(self, request: CheckRequest) -> CheckReport | None:
         """A recent report for the same target, if the cache holds one."""
@@ -224,7 +228,7 @@ class Checker:
         ]
         ptrs = [self._address(address, deadline) for address in target.addresses]
         ports, addresses = await asyncio.gather(asyncio.gather(*probes), asyncio.gather(*ptrs))
-        host.ports = list(ports)
+        host.ports = [optional(r) if r.port in request.optional else r for r in ports]
         host.addresses = list(addresses)
         return host
 

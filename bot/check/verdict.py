@@ -28,6 +28,19 @@ def judge(result: PortResult, spec: PortSpec) -> Verdict:
     return Verdict(worst.level, worst.summary, worst.next_step, also)
 
 
+def optional(result: PortResult) -> PortResult:
+    """An unofficial port that `all` included: when nothing listens (refused, or dropped by a
+    firewall), that is information, not a failure."""
+    failure = result.failure
+    if failure is not None and failure.step == "connect" and failure.code in ("refused", "timeout"):
+        result.verdict = Verdict(
+            Level.OK,
+            f"Nothing listens on {result.port}, an unofficial submission port that no client "
+            "needs; some sending services offer it for networks that block 587.",
+        )
+    return result
+
+
 def _tls_level(spec: PortSpec) -> Level:
     return Level.FAIL if spec.tls_required else Level.WARNING
 

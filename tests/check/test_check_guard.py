@@ -303,3 +303,13 @@ def test_only_mail_ports(ports: list[str], message: str) -> None:
 )
 def test_ports_by_name_and_list(host: str, ports: list[str], mx: bool, expected: tuple) -> None:
     assert Checker(Settings()).prepare(host, ports, mx).ports == expected
+
+
+@pytest.mark.parametrize(
+    ("words", "optional"),
+    [(("all",), (2525,)), (("all", "2525"), ()), (("587",), ()), (("2525",), ())],
+)
+def test_only_all_makes_2525_optional(words: tuple[str, ...], optional: tuple[int, ...]) -> None:
+    request = Checker(Settings()).prepare("smtp.example.com", words)
+    assert request.optional == optional
+    assert (2525 in request.ports) is (words != ("587",))

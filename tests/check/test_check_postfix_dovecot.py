@@ -150,6 +150,12 @@ async def test_postfix_and_dovecot_findings(servers: MailServers) -> None:
         verdict = results[port].verdict
         assert verdict is not None and verdict.level is Level.OK, (port, verdict)
     assert results[25].banner == BANNER
+    # `all` includes the unofficial 2525, where nothing listens: information, not a failure.
+    assert results[2525].failure is not None and results[2525].failure.code == "refused"
+    assert results[2525].verdict is not None and results[2525].verdict.level is Level.OK
+    assert report.verdict is not None and report.verdict.level is Level.OK, report.verdict
+    explicit = await checker(servers.cafile).check(NAME, ["2525"])
+    assert explicit.level is Level.FAIL
     assert results[587].starttls_offered and results[587].auth_before_tls == []
     assert results[587].auth_after_tls == ["PLAIN", "LOGIN"]
     assert results[465].auth_after_tls == ["PLAIN", "LOGIN"]
