@@ -91,14 +91,43 @@ async def _ask_starttls(s: Session, dialogue: Dialogue) -> None:
 
 
 async def _handshake(s: Session, dialogue: Dialogue, spec: PortSpec, contexts: Contexts) -> None:
-    """Verifying handshake; if the certificate fails, record why and fetch it without checks."""
+    """Verifying handshake; if the certificate fails, record why and fetch it without checks.
+    If the handshake itself fails, learn on a new connection whether the server speaks only
+    TLS 1.0/1.1 (then that, not the first error, is the finding)."""
     try:
         await s.start_tls(contexts.verifying)
     except ssl.SSLCertVerificationError as error:
         await _reconnect_unverified(s, dialogue, spec, contexts)
         s.result.tls = describe(_session_of(s), s.server_name, error)
+    except (ssl.SSLError, ConnectionResetError, asyncio.IncompleteReadError) as error:
+        failed = s.current
+        version = await _legacy_version(s, dialogue, spec, contexts)
+        if version is None:
+            raise error
+        s.current = failed
+        raise ProbeFailure("old_tls", version) from None
     else:
         s.result.tls = describe(_session_of(s), s.server_name)
+
+
+async def _legacy_version(
+    s: Session, dialogue: Dialogue, spec: PortSpec, contexts: Contexts
+) -> str | None:
+    """The TLS version a TLS 1.0/1.1-only handshake gets on a new connection, or None."""
+    s.tag = "TLS 1.0/1.1 only"
+    try:
+        await s.connect()
+        if spec.tls is TlsMode.STARTTLS:
+            await dialogue.greet()
+            await dialogue.capabilities()
+            await _ask_starttls(s, dialogue)
+        await s.start_tls(contexts.legacy)
+        tls = s.stream.ssl_object
+        return tls.version() if tls is not None else None
+    except (ProbeFailure, StepTimeout, ssl.SSLError, OSError, asyncio.IncompleteReadError):
+        return None
+    finally:
+        s.tag = ""
 
 
 def _session_of(s: Session) -> ssl.SSLObject:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 import ipaddress
 import ssl
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -31,10 +32,13 @@ _REASONS = {
 
 @dataclass(frozen=True, slots=True)
 class Contexts:
-    """`verifying` checks chain, dates and name; `insecure` only fetches a certificate."""
+    """`verifying` checks chain, dates and name; `insecure` only fetches a certificate;
+    `legacy` speaks only TLS 1.0 and 1.1, to learn whether a server that refuses a modern
+    handshake is stuck on them (never used to send anything)."""
 
     verifying: ssl.SSLContext
     insecure: ssl.SSLContext
+    legacy: ssl.SSLContext
 
 
 def make_contexts(cafile: Path | None = None) -> Contexts:
@@ -45,7 +49,20 @@ def make_contexts(cafile: Path | None = None) -> Contexts:
     insecure = ssl.create_default_context()
     insecure.check_hostname = False
     insecure.verify_mode = ssl.CERT_NONE
-    return Contexts(verifying, insecure)
+    return Contexts(verifying, insecure, _legacy())
+
+
+def _legacy() -> ssl.SSLContext:
+    """TLS 1.0 to 1.1 only, at OpenSSL security level 0 (their ciphers need it)."""
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE
+    with warnings.catch_warnings():  # the versions are deprecated: that is the point
+        warnings.simplefilter("ignore", DeprecationWarning)
+        context.minimum_version = ssl.TLSVersion.TLSv1
+        context.maximum_version = ssl.TLSVersion.TLSv1_1
+    context.set_ciphers("DEFAULT@SECLEVEL=0")
+    return context
 
 
 def verify_reason(code: int | None) -> str:

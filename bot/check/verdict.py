@@ -160,6 +160,14 @@ def _failure(r: PortResult, spec: PortSpec) -> Verdict:
         )
     if code == "tls":
         return _tls_failure(r, spec, detail)
+    if code == "old_tls":
+        return Verdict(
+            _tls_level(spec),
+            f"The server speaks only {detail.replace('TLSv', 'TLS ')}: current mail clients, "
+            "Microsoft 365 and Gmail refuse anything older than TLS 1.2, so the handshake fails.",
+            "Enable TLS 1.2 and 1.3 on the server (Postfix: smtpd_tls_protocols; Dovecot: "
+            "ssl_min_protocol = TLSv1.2), usually by updating its OpenSSL or its configuration.",
+        )
     if code == "protocol":
         return Verdict(
             fail,
@@ -193,8 +201,9 @@ def _tls_failure(r: PortResult, spec: PortSpec, detail: str) -> Verdict:
         hint = f"Port {r.port} answered in plain text; it is not set up for implicit TLS."
     else:
         hint = (
-            "The server may allow only TLS 1.0/1.1 (clients need 1.2 or later) or have a "
-            "broken TLS setup; check its TLS settings."
+            "A TLS 1.0/1.1 handshake failed too, so it is not old TLS: the server's TLS setup "
+            "is broken (an unreadable certificate or key, or plain text where TLS belongs); "
+            "check its TLS settings and logs."
         )
     return Verdict(_tls_level(spec), f"The TLS handshake failed: {detail}.", hint)
 

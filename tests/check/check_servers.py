@@ -10,6 +10,7 @@ import datetime as dt
 import ipaddress
 import socket
 import ssl
+import warnings
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -37,6 +38,16 @@ class Certs:
     def good(self, name: str) -> ssl.SSLContext:
         """A certificate for `name` from the test CA."""
         return _server_context(self.ca.issue_cert(name))
+
+    def old_tls(self, name: str, newest: ssl.TLSVersion) -> ssl.SSLContext:
+        """A good certificate for `name`, served with TLS 1.0 up to `newest` (1.0 or 1.1)."""
+        context = _server_context(self.ca.issue_cert(name))
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)
+            context.minimum_version = ssl.TLSVersion.TLSv1
+            context.maximum_version = newest
+        context.set_ciphers("DEFAULT@SECLEVEL=0")
+        return context
 
     def expired(self, name: str, days_ago: int = 3) -> ssl.SSLContext:
         """A certificate for `name` that expired `days_ago` days ago."""

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import ssl
 import time
+import warnings
 
 import pytest
 from check_servers import Certs, Script, filtered_port, scripted_server
@@ -245,3 +247,28 @@ async def test_whole_check_deadline(make_checker) -> None:
         "deadline",
     )
     assert result.steps[-1].detail == "stopped at the check's time limit"
+
+
+@pytest.mark.parametrize(
+    ("port", "implicit", "newest", "says"),
+    [(587, False, "TLSv1_1", "TLS 1.1"), (465, True, "TLSv1", "TLS 1")],
+)
+async def test_a_tls_1_0_or_1_1_only_server_is_named_as_such(
+    certs: Certs, make_checker, port: int, implicit: bool, newest: str, says: str
+) -> None:
+    """Not "a firewall reset the handshake": a second connection that offers only the old
+    versions finds out which one the server speaks."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        version = getattr(ssl.TLSVersion, newest)
+    context = certs.old_tls("smtp.good.example.net", version)
+    script = Script(greeting="220 old ESMTP", tls=context)
+    async with scripted_server("127.0.0.2", port, "SMTP", script, implicit=implicit):
+        result = only((await make_checker().check("smtp.good.example.net", [str(port)])).results())
+    assert result.failure is not None and result.failure.code == "old_tls", result.failure
+    assert result.failure.step == "TLS handshake"
+    assert level(result) is Level.FAIL
+    assert result.verdict is not None
+    assert f"speaks only {says}" in result.verdict.summary
+    assert "firewall" not in result.verdict.summary + result.verdict.next_step
+    assert any("TLS 1.0/1.1 only" in s.name for s in result.steps)
