@@ -51,7 +51,9 @@ class LineStream:
         try:
             raw = await self._reader.readuntil(b"\n")
         except asyncio.LimitOverrunError:
-            raise ProbeFailure("protocol", "the server sent a line longer than 8 KiB") from None
+            start = printable(self.buffered()[:40])
+            self._add(f"S: {start}… (a line longer than 8 KiB)")
+            raise ProbeFailure("overlong", start) from None
         except asyncio.IncompleteReadError as exc:
             detail = f"after {printable(exc.partial)!r}" if exc.partial else ""
             raise ProbeFailure("closed", detail) from None

@@ -168,6 +168,19 @@ def _failure(r: PortResult, spec: PortSpec) -> Verdict:
             "Enable TLS 1.2 and 1.3 on the server (Postfix: smtpd_tls_protocols; Dovecot: "
             "ssl_min_protocol = TLSv1.2), usually by updating its OpenSSL or its configuration.",
         )
+    if code == "overlong":
+        limit = (
+            " (RFC 5321 §4.5.3.1.5 allows 512 octets per reply line)"
+            if r.protocol == "SMTP"
+            else ""
+        )
+        return Verdict(
+            fail,
+            f"The server speaks {r.protocol}, but a line it sent during {step} is longer than "
+            f"8 KiB{limit}; clients cut it off or give up.",
+            "Shorten what the server sends there (for a banner: Postfix smtpd_banner, Exim "
+            "smtp_banner).",
+        )
     if code == "protocol":
         return Verdict(
             fail,

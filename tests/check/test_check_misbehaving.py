@@ -272,3 +272,14 @@ async def test_a_tls_1_0_or_1_1_only_server_is_named_as_such(
     assert f"speaks only {says}" in result.verdict.summary
     assert "firewall" not in result.verdict.summary + result.verdict.next_step
     assert any("TLS 1.0/1.1 only" in s.name for s in result.steps)
+
+
+async def test_a_megabyte_banner_is_an_overlong_line_not_a_foreign_protocol(make_checker) -> None:
+    script = Script(greeting="220 " + "x" * 1_000_000)
+    async with scripted_server("127.0.0.12", 587, "SMTP", script):
+        result = only((await make_checker().check("smtp.plain.example.net", ["587"])).results())
+    assert result.failure is not None and result.failure.code == "overlong"
+    assert result.failure.step == "banner" and result.failure.detail.startswith("220 xxx")
+    assert result.verdict is not None and level(result) is Level.FAIL
+    assert "speaks SMTP" in result.verdict.summary and "512 octets" in result.verdict.summary
+    assert "smtpd_banner" in result.verdict.next_step
