@@ -59,6 +59,10 @@ class CertInfo:
     expired: bool
     self_signed: bool
     sha256: str
+    key: str = ""
+    """`RSA 2048`, `EC secp256r1`, ..."""
+    signature: str = ""
+    """The hash the issuer signed with: `SHA-256`, `SHA-1`, ..."""
 
 
 @dataclass(slots=True)

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import NameOID
 
 from bot.check.report import CertInfo, TlsInfo
@@ -27,6 +28,9 @@ _REASONS = {
     21: "unknown CA",
     62: "name mismatch",
     64: "name mismatch",
+    66: "weak key",
+    67: "weak CA key",
+    68: "weak signature",
 }
 
 
@@ -111,7 +115,23 @@ def parse_cert(cert: x509.Certificate, now: dt.datetime | None = None) -> CertIn
         expired=not_after < now,
         self_signed=cert.issuer == cert.subject,
         sha256=cert.fingerprint(hashes.SHA256()).hex(),
+        key=_key(cert),
+        signature=_signature(cert),
     )
+
+
+def _key(cert: x509.Certificate) -> str:
+    key = cert.public_key()
+    if isinstance(key, rsa.RSAPublicKey):
+        return f"RSA {key.key_size}"
+    if isinstance(key, ec.EllipticCurvePublicKey):
+        return f"EC {key.curve.name}"
+    return type(key).__name__.removesuffix("PublicKey").lstrip("_")
+
+
+def _signature(cert: x509.Certificate) -> str:
+    algorithm = cert.signature_hash_algorithm
+    return algorithm.name.upper().replace("SHA", "SHA-", 1) if algorithm is not None else ""
 
 
 def _sans(cert: x509.Certificate) -> list[str]:

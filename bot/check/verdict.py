@@ -303,6 +303,20 @@ def _verify_sentence(tls: TlsInfo) -> tuple[str, str]:
         )
     if reason == "name mismatch":
         return _mismatch(tls)
+    if reason in ("weak key", "weak CA key"):
+        whose = "certificate's" if reason == "weak key" else "issuing CA's"
+        key = f" ({cert.key})" if cert is not None and cert.key and reason == "weak key" else ""
+        return (
+            f"The {whose} key is too weak{key}: current clients refuse RSA keys under 2048 bits.",
+            "Issue a new certificate with an RSA key of 2048 bits or more, or an ECDSA P-256 "
+            "key (any current CA, such as Let's Encrypt, does).",
+        )
+    if reason == "weak signature":
+        signed = f" with {cert.signature}" if cert is not None and cert.signature else ""
+        return (
+            f"The certificate is signed{signed}, a hash current clients no longer accept.",
+            "Reissue it signed with SHA-256 (any current CA does).",
+        )
     return (
         f"Certificate verification failed: {tls.verify_message}.",
         "Check the certificate chain with `openssl s_client -showcerts`.",

@@ -7,9 +7,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
+import functools
 import ipaddress
 import socket
 import ssl
+import subprocess
 import warnings
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
@@ -62,6 +64,64 @@ class Certs:
     def untrusted(self, name: str) -> ssl.SSLContext:
         """A certificate for `name` from a CA nobody trusts."""
         return _server_context(trustme.CA().issue_cert(name))
+
+    def weak(self, name: str, rsa_bits: int = 0, sha1: bool = False) -> ssl.SSLContext:
+        """A certificate for `name` from the test CA with an RSA key of `rsa_bits` (else
+        EC P-256), signed with SHA-1 if `sha1`: what current clients refuse. Made with the
+        openssl command, since the cryptography package no longer signs with SHA-1."""
+        stem = self.folder / f"weak-{rsa_bits}-{int(sha1)}-{name}"
+        ca_key, ca_cert = stem.with_suffix(".ca.key"), stem.with_suffix(".ca.pem")
+        self.ca.private_key_pem.write_to_path(str(ca_key))
+        self.ca.cert_pem.write_to_path(str(ca_cert))
+        key, csr, pem = (stem.with_suffix(s) for s in (".key", ".csr", ".pem"))
+        new_key = (
+            ["-newkey", f"rsa:{rsa_bits}"]
+            if rsa_bits
+            else ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1"]
+        )
+        extensions = stem.with_suffix(".ext")
+        extensions.write_text(f"subjectAltName=DNS:{name}\nbasicConstraints=critical,CA:FALSE\n")
+        run = functools.partial(subprocess.run, check=True, capture_output=True)
+        run(
+            [
+                "openssl",
+                "req",
+                "-new",
+                *new_key,
+                "-nodes",
+                "-keyout",
+                key,
+                "-out",
+                csr,
+                "-subj",
+                f"/CN={name}",
+            ]
+        )
+        run(
+            [
+                "openssl",
+                "x509",
+                "-req",
+                "-in",
+                csr,
+                "-CA",
+                ca_cert,
+                "-CAkey",
+                ca_key,
+                "-CAcreateserial",
+                "-days",
+                "30",
+                "-extfile",
+                extensions,
+                "-sha1" if sha1 else "-sha256",
+                "-out",
+                pem,
+            ]
+        )
+        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        context.set_ciphers("DEFAULT@SECLEVEL=0")
+        context.load_cert_chain(pem, key)
+        return context
 
     def self_signed(self, name: str) -> ssl.SSLContext:
         """A self-signed certificate for `name`."""

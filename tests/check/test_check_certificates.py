@@ -151,3 +151,24 @@ async def test_ip_literal_checks_the_certificate_against_the_address(
     result = only(report.results())
     assert result.tls is not None and result.tls.checked_name == "127.0.0.2"
     assert result.tls.verify_reason == "name mismatch"
+
+
+@pytest.mark.parametrize(
+    ("weakness", "says", "fix"),
+    [
+        ({"rsa_bits": 1024}, "key is too weak (RSA 1024)", "2048 bits"),
+        ({"sha1": True}, "signed with SHA-1", "SHA-256"),
+    ],
+)
+async def test_weak_certificates_in_plain_words(
+    certs: Certs, checker: Checker, weakness: dict, says: str, fix: str
+) -> None:
+    """Not OpenSSL's "EE certificate key too weak" and a command to run: what is wrong and
+    the fix."""
+    context = certs.weak("smtp.good.example.net", **weakness)
+    with aiosmtpd_server("127.0.0.2", 465, context, implicit=True):
+        result = only((await checker.check("smtp.good.example.net", ["465"])).results())
+    assert result.tls is not None and not result.tls.verified
+    assert result.verdict is not None and result.verdict.level is Level.FAIL
+    assert says in result.verdict.summary, result.verdict
+    assert fix in result.verdict.next_step and "openssl" not in result.verdict.next_step
