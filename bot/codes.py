@@ -28,7 +28,7 @@ from bot.knowledge import (
 )
 
 CODES_FILE = "records/codes.yaml"
-PROVIDER_NAMES = {"microsoft-365": "Microsoft 365"}
+PROVIDER_NAMES = {"microsoft-365": "Microsoft 365", "gmail": "Gmail"}
 KINDS = ("reply", "enhanced", "client")
 CODE_FIELDS = (
     "code",
@@ -175,13 +175,15 @@ class CodeIndex:
     def pairs(self, text: str, provider: str = "") -> list[tuple[Code, str]]:
         """Each record found with the code as the text wrote it (`5.7.1` for `X.7.1`): a
         provider's own reading when the text names that provider, else the general one, else
-        the reading of the one provider that has the code."""
+        the reading of the one provider that has the code, unless the text names another
+        provider (Gmail's 5.7.30 is no answer for a Microsoft 365 bounce)."""
         out: list[tuple[Code, str]] = []
         for code in codes_in(text):
+            only = self._only_provider.get(code)
             record = (
                 self.by_provider.get((provider, code))
                 or self.general.get(general_key(code))
-                or self._only_provider.get(code)
+                or (only if only is not None and provider in ("", only.provider) else None)
             )
             if record is not None and all(record is not c for c, _ in out):
                 out.append((record, code))

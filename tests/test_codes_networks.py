@@ -91,3 +91,14 @@ def test_every_code_and_network_record_is_sourced(engine: Engine) -> None:
     assert len(engine.kb.codes) >= 150 and len(engine.kb.networks) >= 6
     for record in (*engine.kb.codes, *engine.kb.networks):
         assert record.sources and all(s.url.startswith("https://") for s in record.sources)
+
+
+def test_another_providers_reading_is_no_answer(engine: Engine) -> None:
+    """Gmail's 5.7.30 (DKIM) is the only record of that code; a Microsoft 365 bounce with it
+    does not get Gmail's meaning."""
+    microsoft = engine.ask(
+        '"550 5.7.30 Basic authentication is not supported" via smtp.office365.com'
+    )
+    assert microsoft.entry is None or "gmail" not in microsoft.entry.id
+    gmail = engine.ask("gmail bounced with 550 5.7.30, what is it")
+    assert gmail.entry is not None and gmail.entry.id == "code-gmail-5-7-30"
