@@ -155,3 +155,9 @@ def test_cli_check_ok_json_and_exit_codes(
 def test_cli_check_bad_input(argv: list[str], capsys: pytest.CaptureFixture[str]) -> None:
     assert cli.main(argv) == cli.EXIT_USAGE
     assert capsys.readouterr().err.startswith("mailport check: ")
+
+
+def test_cli_check_takes_an_ipv6_literal(capsys: pytest.CaptureFixture[str]) -> None:
+    cli.main(["check", "2001:db8:1::25"])
+    said = capsys.readouterr()
+    assert "2001:db8:1::25" in said.out + said.err and "documentation" in said.out + said.err

@@ -37,6 +37,14 @@ async def test_refused_address_is_reported(slack: SlackClient) -> None:
     assert "FAIL" in report["text"] and "does not connect" in report["text"]
 
 
+async def test_ipv6_literal_reaches_the_checker_intact(slack: SlackClient) -> None:
+    answer = await slack.command("check 2001:db8::1 25")
+    await slack.fake.quiet(0.2)
+    said = texts([answer, *slack.fake.to("response_url")])
+    assert "unusual spelling" not in said
+    assert "2001:db8::1" in said and "documentation" in said
+
+
 @pytest.fixture
 def smtp() -> Iterator[None]:
     controller = Controller(object(), hostname="127.0.0.1", port=TEST_PORTS[SMTP_PORT])
