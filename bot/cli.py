@@ -155,7 +155,8 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 def cmd_check(args: argparse.Namespace) -> int:
     """Check a mail server live. Exit 0 when every port is OK, 1 on any WARNING or FAIL,
-    2 when the host or ports are refused as input."""
+    2 when the host or ports are refused as input (an IP literal the guard refuses is refused
+    before any DNS; a name that resolves to refused addresses, once resolved)."""
     import asyncio
 
     from bot.check import Checker, CheckError, Level
@@ -172,6 +173,8 @@ def cmd_check(args: argparse.Namespace) -> int:
         print(json.dumps(render_check.to_json(report), ensure_ascii=False))
     else:
         sys.stdout.write(render_check.to_text(report))
+    if report.refused:
+        return EXIT_USAGE
     return EXIT_OK if report.level is Level.OK else EXIT_PROBLEMS
 
 

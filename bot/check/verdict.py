@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+from bot.check.guard import refused_literal, refused_next_step
 from bot.check.ports import PortSpec, TlsMode
 from bot.check.report import CheckReport, HostResult, Level, PortResult, TlsInfo, Verdict
 
@@ -301,13 +302,15 @@ def _ok_summary(r: PortResult) -> str:
 def judge_host(host: HostResult) -> Verdict | None:
     """A verdict for a host that could not be checked at all (DNS failed, address refused)."""
     if host.refused:
-        shown = ", ".join(f"{a.address} ({a.reason})" for a in host.refused[:3])
+        pairs = [(a.address, a.reason) for a in host.refused]
+        if [a for a, _ in pairs] == [host.ascii_name]:  # an IP literal, not a name
+            return Verdict(Level.FAIL, *refused_literal(*pairs[0]))
+        shown = ", ".join(f"{a} ({r})" for a, r in pairs[:3])
         return Verdict(
             Level.FAIL,
-            f"{host.name} resolves to {shown}; the bot does not connect to such addresses, so "
-            "nothing was checked.",
-            "Check the name; for an internal server an admin can allow its range "
-            "(MAILPORT_ALLOW_CIDRS).",
+            f"{host.name} resolves to {shown}; the live check does not connect to non-public "
+            "addresses, so nothing was checked.",
+            refused_next_step(pairs),
         )
     if host.error:
         return Verdict(
@@ -328,6 +331,8 @@ def overall(report: CheckReport) -> Verdict:
     if not rated:
         note = report.notes[0] if report.notes else "Nothing was checked."
         return Verdict(Level.WARNING, note)
+    if len(rated) == 1 and report.hosts[0].verdict is not None:
+        return report.hosts[0].verdict  # one host that could not be checked: its own words
     ok = sum(1 for _, v in rated if v.level is Level.OK)
     if ok == len(rated):
         return Verdict(Level.OK, f"All {ok} checks OK.")

@@ -41,7 +41,7 @@ from slack_sdk.models.blocks import (
     TableBlock,
 )
 
-from bot.check.report import CheckReport, HostResult, Level, PortResult, TlsInfo
+from bot.check.report import CheckReport, HostResult, Level, PortResult, TlsInfo, Verdict
 from bot.render.blocks import Message, clip, escape
 
 DETAILS_ACTION = "check_details"
@@ -69,7 +69,7 @@ def to_text(report: CheckReport, details: bool = True) -> str:
     for note in report.notes:
         lines.append(f"Note: {note}")
     for host in report.hosts:
-        lines += ["", *_host_text(host)]
+        lines += ["", *_host_text(host, said=report.verdict)]
     if details:
         for result in report.results():
             lines += ["", *_port_details(result)]
@@ -96,10 +96,11 @@ def _verdict_lines(report: CheckReport) -> list[str]:
     return lines
 
 
-def _host_text(host: HostResult) -> list[str]:
+def _host_text(host: HostResult, said: Verdict | None = None) -> list[str]:
+    """A host's lines; its verdict is left out when it is the report's verdict (`said`)."""
     pref = f" (MX {host.mx_preference})" if host.mx_preference is not None else ""
     lines = [f"{host.name}{pref}  DNS {host.dns_ms:g} ms"]
-    if host.verdict is not None:
+    if host.verdict is not None and host.verdict != said:
         lines.append(f"  {host.verdict.level.value}: {host.verdict.summary}")
         if host.verdict.next_step:
             lines.append(f"  Next: {host.verdict.next_step}")
@@ -225,7 +226,7 @@ def to_blocks(report: CheckReport) -> tuple[list[Block], str]:
             text += f"\n*Next:* {escape(verdict.next_step)}"
         blocks.append(SectionBlock(text=_md(text)))
     blocks += [SectionBlock(text=_md(f"• {escape(n)}")) for n in report.notes[:5]]
-    blocks += _host_problems(report.hosts)
+    blocks += _host_problems(report.hosts, said=verdict)
     results = report.results()
     if results:
         blocks.append(_slack_table(results))
@@ -250,7 +251,9 @@ def to_message(report: CheckReport) -> Message:
     return Message(text=text, blocks=tuple(blocks))
 
 
-def _host_problems(hosts: Iterable[HostResult]) -> list[Block]:
+def _host_problems(hosts: Iterable[HostResult], said: Verdict | None) -> list[Block]:
+    """A section per host that could not be checked, unless the verdict above (`said`) is
+    already that host's."""
     return [
         SectionBlock(
             text=_md(
@@ -259,7 +262,7 @@ def _host_problems(hosts: Iterable[HostResult]) -> list[Block]:
             )
         )
         for h in hosts
-        if h.verdict is not None
+        if h.verdict is not None and h.verdict != said
     ][:10]
 
 

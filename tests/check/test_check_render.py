@@ -158,6 +158,19 @@ def test_cli_check_bad_input(argv: list[str], capsys: pytest.CaptureFixture[str]
 
 
 def test_cli_check_takes_an_ipv6_literal(capsys: pytest.CaptureFixture[str]) -> None:
-    cli.main(["check", "2001:db8:1::25"])
+    assert cli.main(["check", "2001:db8:1::25"]) == cli.EXIT_USAGE
+    assert "2001:db8:1::25 is refused as documentation" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("target", ["10.0.0.1", "127.0.0.1", "[::1]", "inside.example.net"])
+def test_cli_refused_target_exits_2_and_says_so_once(
+    target: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    table = {"inside.example.net": {"A": ["10.0.0.1"], "AAAA": ["fd00::25"]}}
+    monkeypatch.setattr("bot.check.runner.DnsResolver", lambda lifetime: StaticResolver(table))
+    assert cli.main(["check", target, "25"]) == cli.EXIT_USAGE
     said = capsys.readouterr()
-    assert "2001:db8:1::25" in said.out + said.err and "documentation" in said.out + said.err
+    text = said.out + said.err
+    assert "MAILPORT_ALLOW_CIDRS" in text and text.count("MAILPORT_ALLOW_CIDRS") == 1
+    assert text.count("does not connect") == 1
+    assert cli.main(["check", target, "25", "--json"]) == cli.EXIT_USAGE
