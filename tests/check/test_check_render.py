@@ -10,8 +10,10 @@ from check_servers import Certs, Script, aiosmtpd_server, scripted_server
 from loopback_ports import TEST_PORTS
 
 from bot import cli
-from bot.check import Checker, CheckReport
+from bot.check import Checker, CheckReport, Level
 from bot.check.guard import StaticResolver
+from bot.check.report import HostResult, PortResult, Verdict
+from bot.check.verdict import overall
 from bot.render import check as render
 from bot.store import SQLiteStore
 
@@ -77,7 +79,7 @@ def test_json_is_the_documented_shape(report: CheckReport) -> None:
 
 def test_text_report(report: CheckReport) -> None:
     text = render.to_text(report)
-    assert "FAIL: 0 of 2 checks OK" in text
+    assert "FAIL: 2 checks failed; " in text
     assert "Certificate expired 3 days ago." in text
     assert "Refused: the host is up but nothing listens on 465." in text
     assert "Verification: FAILED: expired (OpenSSL 10: certificate has expired)" in text
@@ -137,7 +139,7 @@ def test_cli_check_ok_json_and_exit_codes(
     with aiosmtpd_server("127.0.0.2", 587, certs.good("127.0.0.2")):
         assert cli.main(["check", "127.0.0.2", "587"]) == cli.EXIT_OK
         out = capsys.readouterr().out
-        assert "OK: All 1 checks OK." in out and "127.0.0.2 port 587 (SMTP, starttls): OK" in out
+        assert "OK: 1 check OK." in out and "127.0.0.2 port 587 (SMTP, starttls): OK" in out
         assert cli.main(["check", "127.0.0.2", "587", "465", "--json"]) == cli.EXIT_PROBLEMS
         data = json.loads(capsys.readouterr().out)
     assert [p["verdict"]["level"] for p in data["hosts"][0]["ports"]] == ["FAIL", "OK"]
@@ -174,3 +176,32 @@ def test_cli_refused_target_exits_2_and_says_so_once(
     assert "MAILPORT_ALLOW_CIDRS" in text and text.count("MAILPORT_ALLOW_CIDRS") == 1
     assert text.count("does not connect") == 1
     assert cli.main(["check", target, "25", "--json"]) == cli.EXIT_USAGE
+
+
+def _rated(*levels: Level) -> CheckReport:
+    ports = [
+        PortResult("192.0.2.1", "192.0.2.1", port, "SMTP", "starttls")
+        for port in (25, 465, 587, 2525)[: len(levels)]
+    ]
+    for port, level in zip(ports, levels, strict=True):
+        port.verdict = Verdict(level, f"{level} here")
+    report = CheckReport("192.0.2.1", [p.port for p in ports], False, "2026-01-01T00:00:00+00:00")
+    report.hosts = [HostResult("192.0.2.1", "192.0.2.1", ports=ports)]
+    return report
+
+
+@pytest.mark.parametrize(
+    ("levels", "said"),
+    [
+        ((Level.WARNING,), "1 check with warnings; 192.0.2.1 port 25: WARNING here"),
+        ((Level.FAIL, Level.FAIL), "2 checks failed; 192.0.2.1 port 25: FAIL here"),
+        ((Level.OK, Level.FAIL), "2 checks: 1 failed, 1 OK; 192.0.2.1 port 465: FAIL here"),
+        ((Level.OK,), "1 check OK."),
+        ((Level.OK, Level.OK, Level.OK), "All 3 checks OK."),
+        ((Level.OK, Level.WARNING, Level.OK), "3 checks: 1 with warnings, 2 OK; "),
+    ],
+)
+def test_summary_says_what_happened(levels: tuple[Level, ...], said: str) -> None:
+    verdict = overall(_rated(*levels))
+    assert verdict.level is max(levels, key=lambda level: level.rank)
+    assert verdict.summary.startswith(said) and " of " not in verdict.summary
