@@ -25,6 +25,7 @@ escaped or sent as raw text.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterable
 from typing import Any
 
@@ -82,8 +83,13 @@ def _title(report: CheckReport) -> str:
     cached = ", cached" if report.cached else ""
     return (
         f"mailport check {report.query}{mode}: ports {ports}; "
-        f"checked {report.checked_at} in {report.ms / 1000:.1f} s{cached}"
+        f"checked {report.checked_at} in {duration(report.ms)}{cached}"
     )
+
+
+def duration(ms: float) -> str:
+    """`25 ms` under a second, `2.4 s` from one second on."""
+    return f"{ms:.0f} ms" if ms < 999.5 else f"{ms / 1000:.1f} s"
 
 
 def _verdict_lines(report: CheckReport) -> list[str]:
@@ -230,7 +236,7 @@ def to_blocks(report: CheckReport) -> tuple[list[Block], str]:
     results = report.results()
     if results:
         blocks.append(_slack_table(results))
-    blocks.append(ContextBlock(elements=[_md(escape(_context_line(report)))]))
+    blocks.append(ContextBlock(elements=[_md(_context_line(report))]))
     if report.ref and results:
         blocks.append(
             ActionsBlock(
@@ -281,8 +287,22 @@ def _slack_table(results: list[PortResult]) -> TableBlock:
 
 
 def _context_line(report: CheckReport) -> str:
+    """When and how long (mrkdwn): the time in each reader's own time zone."""
     cached = " (cached result)" if report.cached else ""
-    return f"Checked {report.checked_at} in {report.ms / 1000:.1f} s{cached}"
+    return f"Checked {slack_date(report.checked_at)} in {duration(report.ms)}{cached}"
+
+
+def slack_date(iso: str) -> str:
+    """An ISO 8601 time as Slack's date token (shown in the reader's time zone), with the UTC
+    time as its fallback; escaped as it is when it is not a time."""
+    try:
+        when = dt.datetime.fromisoformat(iso)
+    except ValueError:
+        return escape(iso)
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=dt.UTC)
+    fallback = when.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
+    return f"<!date^{int(when.timestamp())}^{{date_short_pretty}} {{time}}|{fallback}>"
 
 
 def _fallback(report: CheckReport) -> str:

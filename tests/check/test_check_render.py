@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
 import json
 
@@ -205,3 +206,17 @@ def test_summary_says_what_happened(levels: tuple[Level, ...], said: str) -> Non
     verdict = overall(_rated(*levels))
     assert verdict.level is max(levels, key=lambda level: level.rank)
     assert verdict.summary.startswith(said) and " of " not in verdict.summary
+
+
+@pytest.mark.parametrize(("ms", "shown"), [(25.0, "25 ms"), (999.4, "999 ms"), (2400.0, "2.4 s")])
+def test_check_time_in_slack_date_format_and_duration(ms: float, shown: str) -> None:
+    when = dt.datetime.now(dt.UTC).replace(microsecond=0)
+    report = _rated(Level.OK)
+    report.checked_at, report.ms = when.isoformat(), ms
+    blocks, _ = render.to_blocks(report)
+    [context] = [b.to_dict() for b in blocks if b.type == "context"]
+    line = context["elements"][0]["text"]
+    token = f"<!date^{int(when.timestamp())}^{{date_short_pretty}} {{time}}|"
+    assert token in line and when.strftime("%Y-%m-%d %H:%M") in line
+    assert line.endswith(f" in {shown}") and "&lt;" not in line
+    assert f" in {shown}" in render.to_text(report).splitlines()[0]
