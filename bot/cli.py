@@ -188,6 +188,16 @@ def _port_number(raw: str) -> int:
     return value
 
 
+def _positive_int(raw: str) -> int:
+    try:
+        value = int(raw)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {raw!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be 1 or more, not {value}")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     """All subcommands; each adapter subcommand calls one engine function."""
     parser = argparse.ArgumentParser(
@@ -250,7 +260,9 @@ def build_parser() -> argparse.ArgumentParser:
     serve.set_defaults(func=cmd_serve)
 
     report = sub.add_parser("report", help="top unanswered questions and most down-voted answers")
-    report.add_argument("--limit", type=int, default=10, help="rows per list (default 10)")
+    report.add_argument(
+        "--limit", type=_positive_int, default=10, metavar="N", help="rows per list (default 10)"
+    )
     report.set_defaults(func=cmd_report)
 
     return parser

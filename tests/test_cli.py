@@ -150,3 +150,18 @@ def test_output_that_cannot_be_written_is_one_line() -> None:
     )
     assert closed.returncode == 1
     assert closed.stderr.strip() == "mailport: standard output is closed"
+
+
+def test_report_limit_must_be_positive(tmp_path) -> None:
+    env = {**os.environ, "MAILPORT_DB": str(tmp_path / "none.db")}
+    for bad in ("0", "-3", "ten"):
+        result = subprocess.run(
+            [sys.executable, "-m", "bot", "report", "--limit", bad],
+            capture_output=True,
+            text=True,
+            env=env,
+            check=False,
+            timeout=60,
+        )
+        assert result.returncode == 2, bad
+        assert "--limit" in result.stderr and bad in result.stderr and result.stdout == ""
