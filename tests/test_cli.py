@@ -165,3 +165,29 @@ def test_report_limit_must_be_positive(tmp_path) -> None:
         )
         assert result.returncode == 2, bad
         assert "--limit" in result.stderr and bad in result.stderr and result.stdout == ""
+
+
+def test_usage_errors_are_one_line_naming_the_verb() -> None:
+    for argv, verb in (
+        ([], "mailport"),
+        (["frob"], "mailport"),
+        (["port"], "mailport port"),
+        (["port", "70000"], "mailport port"),
+        (["report", "--limit", "0"], "mailport report"),
+        (["check"], "mailport check"),
+        (["ask", "--jsn", "port 25"], "mailport ask"),
+        (["kb", "check", "--all"], "mailport kb check"),
+    ):
+        result = run([sys.executable, "-m", "bot", *argv])
+        assert result.returncode == 2, argv
+        [line] = result.stderr.splitlines()
+        assert line.startswith(f"{verb}: ") and "usage:" not in line, line
+        assert result.stdout == ""
+
+
+def test_usage_errors_are_returned_in_process(capsys) -> None:
+    from bot import cli
+
+    assert cli.main(["report", "--limit", "-3"]) == cli.EXIT_USAGE
+    assert capsys.readouterr().err.startswith("mailport report: argument --limit: ")
+    assert cli.main(["--version"]) == cli.EXIT_OK
