@@ -45,3 +45,8 @@ class PortCard:
     info: PortInfo | None
     entry: Entry | None
     note: str
+
+    @property
+    def is_port(self) -> bool:
+        """False for a number no TCP or UDP port has (0, or above 65535): `note` says so."""
+        return 0 < self.port < 65536

@@ -12,7 +12,7 @@ import os
 import sys
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, BinaryIO
+from typing import TYPE_CHECKING, BinaryIO, NoReturn
 
 from bot import __version__
 
@@ -155,7 +155,8 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 def cmd_check(args: argparse.Namespace) -> int:
     """Check a mail server live. Exit 0 when every port is OK, 1 on any WARNING or FAIL,
-    2 when the host or ports are refused as input."""
+    2 when the host or ports are refused as input (an IP literal the guard refuses is refused
+    before any DNS; a name that resolves to refused addresses, once resolved)."""
     import asyncio
 
     from bot.check import Checker, CheckError, Level
@@ -172,6 +173,8 @@ def cmd_check(args: argparse.Namespace) -> int:
         print(json.dumps(render_check.to_json(report), ensure_ascii=False))
     else:
         sys.stdout.write(render_check.to_text(report))
+    if report.refused:
+        return EXIT_USAGE
     return EXIT_OK if report.level is Level.OK else EXIT_PROBLEMS
 
 
@@ -185,9 +188,27 @@ def _port_number(raw: str) -> int:
     return value
 
 
+def _positive_int(raw: str) -> int:
+    try:
+        value = int(raw)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {raw!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be 1 or more, not {value}")
+    return value
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse whose usage errors are one line, `mailport <verb>: <message>`, and exit 2
+    (subcommands' parsers are made by this class too)."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(EXIT_USAGE, f"{self.prog}: {message} (see {self.prog} --help)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
     """All subcommands; each adapter subcommand calls one engine function."""
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="mailport", description="Answers email-port questions and checks mail servers."
     )
     parser.add_argument("--version", action="version", version=f"mailport {__version__}")
@@ -203,12 +224,12 @@ def build_parser() -> argparse.ArgumentParser:
     ask = sub.add_parser("ask", help="answer a question from the knowledge base")
     ask.add_argument("question", nargs="*", help="the question (omit to read lines from stdin)")
     ask.add_argument("--json", action="store_true", help="one JSON object per question")
-    ask.set_defaults(func=cmd_ask)
+    ask.set_defaults(func=cmd_ask, parser=ask)
 
     port = sub.add_parser("port", help="show what a port number is for")
     port.add_argument("number", type=_port_number)
     port.add_argument("--json", action="store_true")
-    port.set_defaults(func=cmd_port)
+    port.set_defaults(func=cmd_port, parser=port)
 
     settings = sub.add_parser(
         "settings",
@@ -217,12 +238,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     settings.add_argument("query", nargs="+", help="e.g. yahoo, jane@comcast.net, example.com")
     settings.add_argument("--json", action="store_true", help="one JSON object (as ask --json)")
-    settings.set_defaults(func=cmd_settings)
+    settings.set_defaults(func=cmd_settings, parser=settings)
 
     kb = sub.add_parser("kb", help="knowledge base tools")
     kb_sub = kb.add_subparsers(dest="kb_command", required=True, metavar="COMMAND")
     kb_check = kb_sub.add_parser("check", help="validate every entry and the port table")
-    kb_check.set_defaults(func=cmd_kb_check)
+    kb_check.set_defaults(func=cmd_kb_check, parser=kb_check)
 
     check = sub.add_parser(
         "check",
@@ -233,22 +254,25 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument(
         "ports",
         nargs="*",
+        default=[],
         help="mail ports (25 465 587 2525 143 993 110 995), names such as imaps, or `all`; "
         "default by host name (smtp*/mail*/mx*: 25 465 587, imap*: 143 993, pop*: 110 995)",
     )
     check.add_argument("--mx", action="store_true", help="check port 25 on each MX of the domain")
     check.add_argument("--json", action="store_true", help="JSON (schema mailport.check/1)")
-    check.set_defaults(func=cmd_check)
+    check.set_defaults(func=cmd_check, parser=check)
 
     serve = sub.add_parser("serve", help="run the Slack app (HTTP, or Socket Mode)")
     serve.add_argument(
         "--socket", action="store_true", help="Socket Mode (default when SLACK_APP_TOKEN is set)"
     )
-    serve.set_defaults(func=cmd_serve)
+    serve.set_defaults(func=cmd_serve, parser=serve)
 
     report = sub.add_parser("report", help="top unanswered questions and most down-voted answers")
-    report.add_argument("--limit", type=int, default=10, help="rows per list (default 10)")
-    report.set_defaults(func=cmd_report)
+    report.add_argument(
+        "--limit", type=_positive_int, default=10, metavar="N", help="rows per list (default 10)"
+    )
+    report.set_defaults(func=cmd_report, parser=report)
 
     return parser
 
@@ -259,7 +283,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     from bot.settings import Settings, SettingsError
     from bot.store.base import StoreError
 
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    try:
+        args, extra = parser.parse_known_args(argv)
+        if extra:  # said by the subcommand's parser, so the line names the verb
+            getattr(args, "parser", parser).error(f"unrecognized arguments: {' '.join(extra)}")
+    except SystemExit as exc:  # --help, --version, or a usage error (already printed)
+        return exc.code if isinstance(exc.code, int) else EXIT_USAGE
     if sys.stdout is None:
         print("mailport: standard output is closed", file=sys.stderr)
         return EXIT_PROBLEMS

@@ -44,7 +44,7 @@ def duplicate_phrasings(kb: KnowledgeBase, outside: str) -> list[Problem]:
     first: dict[str, tuple[str, str]] = {}
     problems = []
     for file, label, field, text in places:
-        key = utils.default_process(strip_slack(text))
+        key = utils.default_process(strip_slack(text, for_matching=True))
         owner, owner_field = first.setdefault(key, (label, field))
         if (owner, owner_field) != (label, field):
             where = f"{owner}:{owner_field}" if owner_field else owner

@@ -226,7 +226,7 @@ class Matcher:
         phrasings = []
         postings: dict[str, list[int]] = defaultdict(list)
         for text in entry.phrasings:
-            plain = strip_slack(text)
+            plain = strip_slack(text, for_matching=True)
             words = canonical_words(plain)
             processed = utils.default_process(" ".join(words))
             phrasings.append(_Phrasing(index, processed, len(processed.split())))
@@ -261,7 +261,7 @@ class Matcher:
 
     def ask(self, question: str) -> Answer:
         """Decide: answered (sure), ambiguous (close runners-up), or no_match."""
-        text = strip_slack(question)
+        text = strip_slack(question, for_matching=True)
         words = canonical_words(text)
         entities = extract(text, self.kb.ports, words)
         port_answer = self._port_question(question, words, entities)

@@ -150,3 +150,44 @@ def test_output_that_cannot_be_written_is_one_line() -> None:
     )
     assert closed.returncode == 1
     assert closed.stderr.strip() == "mailport: standard output is closed"
+
+
+def test_report_limit_must_be_positive(tmp_path) -> None:
+    env = {**os.environ, "MAILPORT_DB": str(tmp_path / "none.db")}
+    for bad in ("0", "-3", "ten"):
+        result = subprocess.run(
+            [sys.executable, "-m", "bot", "report", "--limit", bad],
+            capture_output=True,
+            text=True,
+            env=env,
+            check=False,
+            timeout=60,
+        )
+        assert result.returncode == 2, bad
+        assert "--limit" in result.stderr and bad in result.stderr and result.stdout == ""
+
+
+def test_usage_errors_are_one_line_naming_the_verb() -> None:
+    for argv, verb in (
+        ([], "mailport"),
+        (["frob"], "mailport"),
+        (["port"], "mailport port"),
+        (["port", "70000"], "mailport port"),
+        (["report", "--limit", "0"], "mailport report"),
+        (["check"], "mailport check"),
+        (["ask", "--jsn", "port 25"], "mailport ask"),
+        (["kb", "check", "--all"], "mailport kb check"),
+    ):
+        result = run([sys.executable, "-m", "bot", *argv])
+        assert result.returncode == 2, argv
+        [line] = result.stderr.splitlines()
+        assert line.startswith(f"{verb}: ") and "usage:" not in line, line
+        assert result.stdout == ""
+
+
+def test_usage_errors_are_returned_in_process(capsys) -> None:
+    from bot import cli
+
+    assert cli.main(["report", "--limit", "-3"]) == cli.EXIT_USAGE
+    assert capsys.readouterr().err.startswith("mailport report: argument --limit: ")
+    assert cli.main(["--version"]) == cli.EXIT_OK

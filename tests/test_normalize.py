@@ -30,3 +30,28 @@ def test_strip_slack(raw: str, expected: str) -> None:
 
 def test_huge_text_is_capped() -> None:
     assert len(strip_slack("port 25 " * 100_000)) <= MAX_CHARS
+
+
+@pytest.mark.parametrize(
+    "kept",
+    ["2001:db8:1::25", "2001:db8::1", "::ffff:192.0.2.1", "64:ff9b::a:b", "10:30:45", "at 9:05:00"],
+)
+def test_addresses_and_times_survive(kept: str) -> None:
+    assert strip_slack(f"check {kept} please") == f"check {kept} please"
+
+
+@pytest.mark.parametrize(
+    "emoji", [":thumbsup:", ":+1:", ":white_check_mark:", ":+1::skin-tone-2:", ":100:"]
+)
+def test_emoji_are_still_removed(emoji: str) -> None:
+    assert strip_slack(f"{emoji} port 587 {emoji}") == "port 587"
+    assert strip_slack(f"at 10:30:45 {emoji}") == "at 10:30:45"
+
+
+@pytest.mark.parametrize("emoji", [":thumbsup:", ":+1:", ":white_check_mark:"])
+def test_emoji_touching_words_are_removed(emoji: str) -> None:
+    assert strip_slack(f"thanks{emoji}{emoji}") == "thanks"
+
+
+def test_matching_drops_every_colon_word() -> None:
+    assert strip_slack("error:0A00010B:SSL :+1:", for_matching=True) == "error SSL"

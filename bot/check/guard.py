@@ -80,6 +80,20 @@ _DENY: tuple[tuple[IPNetwork, str], ...] = (
     (_N("ff00::/8"), "multicast"),
 )
 
+# Refusals an admin can lift for an internal server with MAILPORT_ALLOW_CIDRS; the others
+# (documentation, multicast, reserved, wrappers, metadata, ...) reach no mail server at all.
+_INTERNAL_REASONS = frozenset(
+    {
+        "loopback",
+        "private (RFC 1918)",
+        "shared address space (CGNAT)",
+        "link-local",
+        "unique local (private IPv6)",
+        "site-local",
+        "not a public address",
+    }
+)
+
 _ALWAYS_REFUSED = ("localhost", "invalid", "test", "example", "onion", "arpa", "alt")
 _INTERNAL = ("local", "internal", "lan", "home", "corp", "intranet", "localdomain", "private")
 _SLACK_LINK = re.compile(r"^<([^|>]*)(?:\|([^>]*))?>$")
@@ -107,6 +121,34 @@ def refusal(ip: IPAddress, allow: Sequence[IPNetwork] = ()) -> str | None:
     if not ip.is_global:
         return "not a public address"
     return None
+
+
+def refused_literal(address: str, reason: str) -> tuple[str, str]:
+    """For an IP literal the guard refuses: the sentence that says so, and the next step that
+    fits the reason."""
+    why = "" if reason == "not a public address" else f" as {reason}"
+    return (
+        f"Not checked: {address} is refused{why}; the live check does not connect to non-public "
+        "addresses.",
+        refused_next_step([(address, reason)], literal=True),
+    )
+
+
+def refused_next_step(refused: Sequence[tuple[str, str]], literal: bool = False) -> str:
+    """The next step for refused (address, reason) pairs of an IP literal or a name: how an admin
+    allows an internal server, or, for addresses no mail server is on, what to give instead."""
+    if refused and all(reason in _INTERNAL_REASONS for _, reason in refused):
+        example = ",".join(str(ipaddress.ip_network(a)) for a, _ in refused[:2])
+        allow = f"an admin can allow it with MAILPORT_ALLOW_CIDRS (e.g. {example})"
+        if literal:
+            return f"To check an internal server, {allow}."
+        return f"If it is an internal server, {allow}; if it should be public, fix its DNS records."
+    if literal:
+        return "No mail server can be reached there; give the server's public name or address."
+    return (
+        "No public mail server can be reached at such addresses; fix the name's DNS records, or "
+        "check the server by its public name."
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -323,6 +365,14 @@ class Guard:
     def clean(self, text: str) -> Host:
         """Name hygiene for user text; internal names are admitted only if ranges are allowed."""
         return clean_host(text, internal_names=bool(self._allow))
+
+    def refused(self, host: Host) -> str | None:
+        """For an IP literal the bot will not connect to, the message saying so (no DNS needed);
+        None for a name or an address it may check."""
+        if host.ip is None:
+            return None
+        reason = refusal(host.ip, self._allow)
+        return " ".join(refused_literal(host.display, reason)) if reason else None
 
     async def resolve(self, host: Host) -> Target:
         """Resolve A and AAAA once and vet every address."""

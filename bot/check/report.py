@@ -175,6 +175,11 @@ class CheckReport:
         return [port for host in self.hosts for port in host.ports]
 
     @property
+    def refused(self) -> bool:
+        """True when the guard refused every host, so nothing was connected to."""
+        return bool(self.hosts) and all(host.refused for host in self.hosts)
+
+    @property
     def level(self) -> Level:
         """The overall level (FAIL when no verdict was computed)."""
         return self.verdict.level if self.verdict else Level.FAIL

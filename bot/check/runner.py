@@ -11,7 +11,7 @@ import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from bot.check.errors import CheckInputError, CheckLimited
+from bot.check.errors import CheckInputError, CheckLimited, CheckRefused
 from bot.check.guard import DnsResolver, Guard, Host, MxHost, Resolver, Target
 from bot.check.ports import PORTS, optional_ports, parse_ports
 from bot.check.probe import ProbeConfig, probe
@@ -79,12 +79,17 @@ class Checker:
         )
 
     def prepare(self, host: str, ports: Sequence[str] = (), mx: bool = False) -> CheckRequest:
-        """Validate user text; raises CheckInputError with a message for the user."""
+        """Validate user text; raises CheckInputError with a message for the user, CheckRefused
+        for an IP literal the guard will not connect to (decided here, before any DNS)."""
         clean = self.guard.clean(host)
         if mx and clean.ip is not None:
             raise CheckInputError("--mx needs a domain name, not an IP address.")
         words = tuple(ports)
-        return CheckRequest(clean, parse_ports(words, clean.name, mx), mx, optional_ports(words))
+        request = CheckRequest(clean, parse_ports(words, clean.name, mx), mx, optional_ports(words))
+        refused = self.guard.refused(clean)
+        if refused:
+            raise CheckRefused(refused)
+        return request
 
     async def cached(self, request: CheckRequest) -> CheckReport | None:
         """A recent report for the same target, if the cache holds one."""

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+from bot.check.guard import refused_literal, refused_next_step
 from bot.check.ports import PortSpec, TlsMode
 from bot.check.report import CheckReport, HostResult, Level, PortResult, TlsInfo, Verdict
 
@@ -365,13 +366,15 @@ def _ok_summary(r: PortResult) -> str:
 def judge_host(host: HostResult) -> Verdict | None:
     """A verdict for a host that could not be checked at all (DNS failed, address refused)."""
     if host.refused:
-        shown = ", ".join(f"{a.address} ({a.reason})" for a in host.refused[:3])
+        pairs = [(a.address, a.reason) for a in host.refused]
+        if [a for a, _ in pairs] == [host.ascii_name]:  # an IP literal, not a name
+            return Verdict(Level.FAIL, *refused_literal(*pairs[0]))
+        shown = ", ".join(f"{a} ({r})" for a, r in pairs[:3])
         return Verdict(
             Level.FAIL,
-            f"{host.name} resolves to {shown}; the bot does not connect to such addresses, so "
-            "nothing was checked.",
-            "Check the name; for an internal server an admin can allow its range "
-            "(MAILPORT_ALLOW_CIDRS).",
+            f"{host.name} resolves to {shown}; the live check does not connect to non-public "
+            "addresses, so nothing was checked.",
+            refused_next_step(pairs),
         )
     if host.error:
         return Verdict(
@@ -383,19 +386,37 @@ def judge_host(host: HostResult) -> Verdict | None:
 
 
 def overall(report: CheckReport) -> Verdict:
-    """The whole check's verdict: the worst port or host, with a count."""
+    """The whole check's verdict: what happened to the checks ("1 check with warnings",
+    "3 checks: 1 failed, 2 OK"), then the worst one in its own words."""
     rated: list[tuple[str, Verdict]] = []
     for host in report.hosts:
         if host.verdict is not None:
-            rated.append((host.name, host.verdict))
+            rated.append(("", host.verdict))  # a host's own sentence names it
         rated.extend((p.where, p.verdict) for p in host.ports if p.verdict is not None)
     if not rated:
         note = report.notes[0] if report.notes else "Nothing was checked."
         return Verdict(Level.WARNING, note)
-    ok = sum(1 for _, v in rated if v.level is Level.OK)
-    if ok == len(rated):
-        return Verdict(Level.OK, f"All {ok} checks OK.")
+    if len(rated) == 1 and report.hosts[0].verdict is not None:
+        return report.hosts[0].verdict  # one host that could not be checked: its own words
+    tally = _tally([v.level for _, v in rated])
     where, worst = max(rated, key=lambda item: item[1].level.rank)
-    return Verdict(
-        worst.level, f"{ok} of {len(rated)} checks OK; {where}: {worst.summary}", worst.next_step
-    )
+    if worst.level is Level.OK:
+        return Verdict(Level.OK, f"{tally}.")
+    found = f"{where}: {worst.summary}" if where else worst.summary
+    return Verdict(worst.level, f"{tally}; {found}", worst.next_step)
+
+
+_OUTCOMES = ((Level.FAIL, "failed"), (Level.WARNING, "with warnings"), (Level.OK, "OK"))
+
+
+def _tally(levels: list[Level]) -> str:
+    """ "All 3 checks OK", "1 check with warnings", "2 checks failed", "3 checks: 1 failed,
+    2 OK"."""
+    total = len(levels)
+    noun = "check" if total == 1 else "checks"
+    counts = [(levels.count(level), label) for level, label in _OUTCOMES if level in levels]
+    if len(counts) == 1:
+        label = counts[0][1]
+        every = "All " if label == "OK" and total > 1 else ""
+        return f"{every}{total} {noun} {label}"
+    return f"{total} {noun}: " + ", ".join(f"{count} {label}" for count, label in counts)

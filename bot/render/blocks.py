@@ -315,7 +315,10 @@ def answer_message(
 def port_card_message(
     card: PortCard, *, share_ref: str | None = None, shared_by: str | None = None
 ) -> Message:
-    """The port card: what the port is, its table row, the entry's short answer."""
+    """The port card: what the port is, its table row, the entry's short answer; for a number
+    that is no port, a plain message saying so."""
+    if not card.is_port:
+        return notice(escape(card.note))
     title = f"Port {card.port}" + (f": {card.info.name}" if card.info else "")
     blocks: list[Block] = [*_shared_by(shared_by, None), _header(title)]
     summary = f"*{escape(card.note)}*"

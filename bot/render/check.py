@@ -25,6 +25,7 @@ escaped or sent as raw text.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterable
 from typing import Any
 
@@ -41,7 +42,7 @@ from slack_sdk.models.blocks import (
     TableBlock,
 )
 
-from bot.check.report import CheckReport, HostResult, Level, PortResult, TlsInfo
+from bot.check.report import CheckReport, HostResult, Level, PortResult, TlsInfo, Verdict
 from bot.render.blocks import Message, clip, escape
 
 DETAILS_ACTION = "check_details"
@@ -69,7 +70,7 @@ def to_text(report: CheckReport, details: bool = True) -> str:
     for note in report.notes:
         lines.append(f"Note: {note}")
     for host in report.hosts:
-        lines += ["", *_host_text(host)]
+        lines += ["", *_host_text(host, said=report.verdict)]
     if details:
         for result in report.results():
             lines += ["", *_port_details(result)]
@@ -82,8 +83,13 @@ def _title(report: CheckReport) -> str:
     cached = ", cached" if report.cached else ""
     return (
         f"mailport check {report.query}{mode}: ports {ports}; "
-        f"checked {report.checked_at} in {report.ms / 1000:.1f} s{cached}"
+        f"checked {report.checked_at} in {duration(report.ms)}{cached}"
     )
+
+
+def duration(ms: float) -> str:
+    """`25 ms` under a second, `2.4 s` from one second on."""
+    return f"{ms:.0f} ms" if ms < 999.5 else f"{ms / 1000:.1f} s"
 
 
 def _verdict_lines(report: CheckReport) -> list[str]:
@@ -96,10 +102,11 @@ def _verdict_lines(report: CheckReport) -> list[str]:
     return lines
 
 
-def _host_text(host: HostResult) -> list[str]:
+def _host_text(host: HostResult, said: Verdict | None = None) -> list[str]:
+    """A host's lines; its verdict is left out when it is the report's verdict (`said`)."""
     pref = f" (MX {host.mx_preference})" if host.mx_preference is not None else ""
     lines = [f"{host.name}{pref}  DNS {host.dns_ms:g} ms"]
-    if host.verdict is not None:
+    if host.verdict is not None and host.verdict != said:
         lines.append(f"  {host.verdict.level.value}: {host.verdict.summary}")
         if host.verdict.next_step:
             lines.append(f"  Next: {host.verdict.next_step}")
@@ -225,11 +232,11 @@ def to_blocks(report: CheckReport) -> tuple[list[Block], str]:
             text += f"\n*Next:* {escape(verdict.next_step)}"
         blocks.append(SectionBlock(text=_md(text)))
     blocks += [SectionBlock(text=_md(f"• {escape(n)}")) for n in report.notes[:5]]
-    blocks += _host_problems(report.hosts)
+    blocks += _host_problems(report.hosts, said=verdict)
     results = report.results()
     if results:
         blocks.append(_slack_table(results))
-    blocks.append(ContextBlock(elements=[_md(escape(_context_line(report)))]))
+    blocks.append(ContextBlock(elements=[_md(_context_line(report))]))
     if report.ref and results:
         blocks.append(
             ActionsBlock(
@@ -259,7 +266,9 @@ def to_message(report: CheckReport) -> Message:
     return Message(text=text, blocks=tuple(blocks))
 
 
-def _host_problems(hosts: Iterable[HostResult]) -> list[Block]:
+def _host_problems(hosts: Iterable[HostResult], said: Verdict | None) -> list[Block]:
+    """A section per host that could not be checked, unless the verdict above (`said`) is
+    already that host's."""
     problems: list[Block] = [
         SectionBlock(
             text=_md(
@@ -268,7 +277,7 @@ def _host_problems(hosts: Iterable[HostResult]) -> list[Block]:
             )
         )
         for h in hosts
-        if h.verdict is not None
+        if h.verdict is not None and h.verdict != said
     ]
     return problems[:10]
 
@@ -288,8 +297,22 @@ def _slack_table(results: list[PortResult]) -> TableBlock:
 
 
 def _context_line(report: CheckReport) -> str:
+    """When and how long (mrkdwn): the time in each reader's own time zone."""
     cached = " (cached result)" if report.cached else ""
-    return f"Checked {report.checked_at} in {report.ms / 1000:.1f} s{cached}"
+    return f"Checked {slack_date(report.checked_at)} in {duration(report.ms)}{cached}"
+
+
+def slack_date(iso: str) -> str:
+    """An ISO 8601 time as Slack's date token (shown in the reader's time zone), with the UTC
+    time as its fallback; escaped as it is when it is not a time."""
+    try:
+        when = dt.datetime.fromisoformat(iso)
+    except ValueError:
+        return escape(iso)
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=dt.UTC)
+    fallback = when.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
+    return f"<!date^{int(when.timestamp())}^{{date_short_pretty}} {{time}}|{fallback}>"
 
 
 def _fallback(report: CheckReport) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
 import json
 
@@ -10,8 +11,10 @@ from check_servers import Certs, Script, aiosmtpd_server, scripted_server
 from loopback_ports import TEST_PORTS
 
 from bot import cli
-from bot.check import Checker, CheckReport
+from bot.check import Checker, CheckReport, Level
 from bot.check.guard import StaticResolver
+from bot.check.report import HostResult, PortResult, Verdict
+from bot.check.verdict import overall
 from bot.render import check as render
 from bot.store import SQLiteStore
 
@@ -77,7 +80,7 @@ def test_json_is_the_documented_shape(report: CheckReport) -> None:
 
 def test_text_report(report: CheckReport) -> None:
     text = render.to_text(report)
-    assert "FAIL: 0 of 2 checks OK" in text
+    assert "FAIL: 2 checks failed; " in text
     assert "Certificate expired 3 days ago." in text
     assert "Refused: the host is up but nothing listens on 465." in text
     assert "Verification: FAILED: expired (OpenSSL 10: certificate has expired)" in text
@@ -137,7 +140,7 @@ def test_cli_check_ok_json_and_exit_codes(
     with aiosmtpd_server("127.0.0.2", 587, certs.good("127.0.0.2")):
         assert cli.main(["check", "127.0.0.2", "587"]) == cli.EXIT_OK
         out = capsys.readouterr().out
-        assert "OK: All 1 checks OK." in out and "127.0.0.2 port 587 (SMTP, starttls): OK" in out
+        assert "OK: 1 check OK." in out and "127.0.0.2 port 587 (SMTP, starttls): OK" in out
         assert cli.main(["check", "127.0.0.2", "587", "465", "--json"]) == cli.EXIT_PROBLEMS
         data = json.loads(capsys.readouterr().out)
     assert [p["verdict"]["level"] for p in data["hosts"][0]["ports"]] == ["FAIL", "OK"]
@@ -155,3 +158,65 @@ def test_cli_check_ok_json_and_exit_codes(
 def test_cli_check_bad_input(argv: list[str], capsys: pytest.CaptureFixture[str]) -> None:
     assert cli.main(argv) == cli.EXIT_USAGE
     assert capsys.readouterr().err.startswith("mailport check: ")
+
+
+def test_cli_check_takes_an_ipv6_literal(capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli.main(["check", "2001:db8:1::25"]) == cli.EXIT_USAGE
+    assert "2001:db8:1::25 is refused as documentation" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("target", ["10.0.0.1", "127.0.0.1", "[::1]", "inside.example.net"])
+def test_cli_refused_target_exits_2_and_says_so_once(
+    target: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    table = {"inside.example.net": {"A": ["10.0.0.1"], "AAAA": ["fd00::25"]}}
+    monkeypatch.setattr("bot.check.runner.DnsResolver", lambda lifetime: StaticResolver(table))
+    assert cli.main(["check", target, "25"]) == cli.EXIT_USAGE
+    said = capsys.readouterr()
+    text = said.out + said.err
+    assert "MAILPORT_ALLOW_CIDRS" in text and text.count("MAILPORT_ALLOW_CIDRS") == 1
+    assert text.count("does not connect") == 1
+    assert cli.main(["check", target, "25", "--json"]) == cli.EXIT_USAGE
+
+
+def _rated(*levels: Level) -> CheckReport:
+    ports = [
+        PortResult("192.0.2.1", "192.0.2.1", port, "SMTP", "starttls")
+        for port in (25, 465, 587, 2525)[: len(levels)]
+    ]
+    for port, level in zip(ports, levels, strict=True):
+        port.verdict = Verdict(level, f"{level} here")
+    report = CheckReport("192.0.2.1", [p.port for p in ports], False, "2026-01-01T00:00:00+00:00")
+    report.hosts = [HostResult("192.0.2.1", "192.0.2.1", ports=ports)]
+    return report
+
+
+@pytest.mark.parametrize(
+    ("levels", "said"),
+    [
+        ((Level.WARNING,), "1 check with warnings; 192.0.2.1 port 25: WARNING here"),
+        ((Level.FAIL, Level.FAIL), "2 checks failed; 192.0.2.1 port 25: FAIL here"),
+        ((Level.OK, Level.FAIL), "2 checks: 1 failed, 1 OK; 192.0.2.1 port 465: FAIL here"),
+        ((Level.OK,), "1 check OK."),
+        ((Level.OK, Level.OK, Level.OK), "All 3 checks OK."),
+        ((Level.OK, Level.WARNING, Level.OK), "3 checks: 1 with warnings, 2 OK; "),
+    ],
+)
+def test_summary_says_what_happened(levels: tuple[Level, ...], said: str) -> None:
+    verdict = overall(_rated(*levels))
+    assert verdict.level is max(levels, key=lambda level: level.rank)
+    assert verdict.summary.startswith(said) and " of " not in verdict.summary
+
+
+@pytest.mark.parametrize(("ms", "shown"), [(25.0, "25 ms"), (999.4, "999 ms"), (2400.0, "2.4 s")])
+def test_check_time_in_slack_date_format_and_duration(ms: float, shown: str) -> None:
+    when = dt.datetime.now(dt.UTC).replace(microsecond=0)
+    report = _rated(Level.OK)
+    report.checked_at, report.ms = when.isoformat(), ms
+    blocks, _ = render.to_blocks(report)
+    [context] = [b.to_dict() for b in blocks if b.type == "context"]
+    line = context["elements"][0]["text"]
+    token = f"<!date^{int(when.timestamp())}^{{date_short_pretty}} {{time}}|"
+    assert token in line and when.strftime("%Y-%m-%d %H:%M") in line
+    assert line.endswith(f" in {shown}") and "&lt;" not in line
+    assert f" in {shown}" in render.to_text(report).splitlines()[0]

@@ -29,13 +29,35 @@ async def test_bad_check_is_answered_in_the_ack(slack: SlackClient) -> None:
     assert slack.fake.to("response_url") == []
 
 
-async def test_refused_address_is_reported(slack: SlackClient) -> None:
-    answer = await slack.command("check 127.0.0.1 587")
-    assert "Checking 127.0.0.1" in answer["text"] and answer["response_type"] == "ephemeral"
-    [report] = await slack.fake.wait_for("response_url")
-    assert report["replace_original"] is False and report["response_type"] == "ephemeral"
-    assert report["blocks"][0]["text"]["text"] == "Live check: 127.0.0.1"
-    assert "FAIL" in report["text"] and "does not connect" in report["text"]
+async def test_refused_address_is_refused_in_the_ack_once(slack: SlackClient) -> None:
+    answer = await slack.command("check 10.0.0.1 587")
+    said = texts(answer["blocks"])
+    assert answer["response_type"] == "ephemeral" and "Checking" not in texts(answer)
+    assert said.count("10.0.0.1 is refused") == 1 and "private" in said
+    assert "public addresses" in said and "MAILPORT_ALLOW_CIDRS" in said
+    await slack.fake.quiet(0.2)
+    assert slack.fake.to("response_url") == []
+
+
+async def test_ipv6_literal_reaches_the_checker_intact(slack: SlackClient) -> None:
+    answer = await slack.command("check 2001:db8::1 25")
+    assert "2001:db8::1 is refused as documentation" in answer["text"]
+    await slack.fake.quiet(0.2)
+    assert slack.fake.to("response_url") == []
+
+
+async def test_name_with_refused_addresses_says_so_once(
+    fake: FakeSlack, settings: Settings, store: SQLiteStore, engine: Engine
+) -> None:
+    resolver = StaticResolver({"mail.inside.example.net": {"A": ["10.0.0.1"]}})
+    checker = Checker(settings, store, resolver=resolver)
+    async with running_app(fake, settings, engine, store, checker) as slack:
+        answer = await slack.command("check mail.inside.example.net 587")
+        assert "Checking mail.inside.example.net" in answer["text"]
+        [report] = await fake.wait_for("response_url")
+    said = texts(report["blocks"])
+    assert report["replace_original"] is False and said.count("resolves to 10.0.0.1") == 1
+    assert "public addresses" in said and "MAILPORT_ALLOW_CIDRS" in said
 
 
 async def test_a_command_check_shows_its_report_below_the_ack(local: SlackClient) -> None:

@@ -62,6 +62,18 @@ async def test_non_mail_and_invalid_ports(slack: SlackClient) -> None:
     assert "not a valid TCP port" in texts(await slack.command("99999"))
 
 
+async def test_a_number_that_is_no_port_gets_no_port_card(slack: SlackClient) -> None:
+    for text in ("99999", "0", "port 65536"):
+        answer = await slack.command(text)
+        kinds = {b["type"] for b in answer["blocks"]}
+        assert kinds == {"section"}, text
+        said = texts(answer)
+        assert "Port " not in said and "65535" in said and "share" not in said
+    await slack.event(mention_event("99999", ts="8.0"))
+    [reply] = await slack.fake.wait_for("chat.postMessage")
+    assert {b["type"] for b in reply["blocks"]} == {"section"} and "65535" in reply["text"]
+
+
 async def test_question_is_answered_with_layout(slack: SlackClient, engine: Engine) -> None:
     question = "can I use 587 instead of 25?"
     expected = engine.ask(question)
