@@ -421,10 +421,12 @@ class Mailport:
         await followup.replace(self.render(result, share=followup.ephemeral))
 
     async def show_more(self, body: Body, action: Body) -> None:
-        """A related question or "Full answer": that answer as a new message."""
+        """A related question or "Full answer": that answer, shown only to the one who clicked
+        (in a public thread too: one person's curiosity is not the channel's), with "Share in
+        channel" to post it for everyone."""
         followup = Followup(self.client, body)
         result = self.entry_answer(action["value"])
-        await followup.add(self.render(result, share=followup.ephemeral))
+        await followup.note(self.render(result, share=True))
 
     async def share(self, body: Body, action: Body) -> None:
         """Share in channel: the same answer, public, credited to the user who shared it."""

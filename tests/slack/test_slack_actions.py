@@ -79,19 +79,26 @@ async def test_suggestion_updates_public_message(slack: SlackClient) -> None:
     assert slack.fake.to("response_url") == []
 
 
-async def test_related_question_posts_in_the_thread(slack: SlackClient) -> None:
+async def test_related_question_in_a_public_thread_is_shown_to_the_clicker(
+    slack: SlackClient,
+) -> None:
+    """One person's click does not post a long answer for the whole channel: it is theirs,
+    in the thread, with "Share in channel" if they want everyone to see it."""
     await slack.click("related_0", "port-587", ephemeral=False, ts="2.0", thread_ts="1.0")
-    [post] = await slack.fake.wait_for("chat.postMessage")
+    [post] = await slack.fake.wait_for("chat.postEphemeral")
     assert post["thread_ts"] == "1.0" and post["channel"] == "C0CHAN"
+    assert post["user"] == "U0USER" and "share" in action_ids(post["blocks"])
+    await slack.fake.quiet(0.1)
+    assert slack.fake.to("chat.postMessage") == []
 
 
 async def test_related_falls_back_to_response_url(slack: SlackClient) -> None:
     slack.fake.fail_next(
-        "chat.postMessage", web.json_response({"ok": False, "error": "not_in_channel"})
+        "chat.postEphemeral", web.json_response({"ok": False, "error": "not_in_channel"})
     )
     await slack.click("full_answer", "port-465", ephemeral=False, ts="3.0")
     [post] = await slack.fake.wait_for("response_url")
-    assert post["response_type"] == "in_channel" and post["thread_ts"] == "3.0"
+    assert post["response_type"] == "ephemeral" and post["replace_original"] is False
 
 
 async def test_related_on_private_message_stays_private(slack: SlackClient) -> None:
