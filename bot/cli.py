@@ -161,12 +161,13 @@ def cmd_check(args: argparse.Namespace) -> int:
 
     from bot.check import Checker, CheckError, Level
     from bot.render import check as render_check
+    from bot.render.text import plain
 
     checker = Checker(args.settings)
     try:
         request = checker.prepare(args.host, args.ports, args.mx)
     except CheckError as exc:
-        print(f"mailport check: {exc}", file=sys.stderr)
+        print(f"mailport check: {plain(str(exc))}", file=sys.stderr)
         return EXIT_USAGE
     report = asyncio.run(checker.run(request))
     if args.json:
@@ -255,7 +256,7 @@ def build_parser() -> argparse.ArgumentParser:
         "ports",
         nargs="*",
         default=[],
-        help="mail ports (25 465 587 2525 143 993 110 995), names such as imaps, or `all`; "
+        help="mail ports (25 465 587 2525 143 993 110 995), names such as imaps, or all; "
         "default by host name (smtp*/mail*/mx*: 25 465 587, imap*: 143 993, pop*: 110 995)",
     )
     check.add_argument("--mx", action="store_true", help="check port 25 on each MX of the domain")

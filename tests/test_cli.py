@@ -2,6 +2,7 @@
 
 import json
 import os
+import re
 import subprocess
 import sys
 
@@ -191,3 +192,32 @@ def test_usage_errors_are_returned_in_process(capsys) -> None:
     assert cli.main(["report", "--limit", "-3"]) == cli.EXIT_USAGE
     assert capsys.readouterr().err.startswith("mailport report: argument --limit: ")
     assert cli.main(["--version"]) == cli.EXIT_OK
+
+
+def test_terminal_text_carries_no_slack_markup() -> None:
+    from bot.engine import Engine
+    from bot.render import text as render_text
+
+    kb = Engine.load().kb
+    for entry in [*kb.entries.values(), *kb.record_entries.values()]:
+        shown = render_text.entry(entry, ())
+        assert "`" not in shown and "/mailport" not in shown, entry.id
+        assert not re.search(r"(?<!\w)\*\w[^*\n]*\*(?!\w)", shown), entry.id
+
+
+def test_cli_messages_are_plain() -> None:
+    for argv in (
+        ["check", ""],
+        ["check", "smtp.example.com:587"],
+        ["check", "jane@example.com"],
+        ["check", "smtp.example.com", "80"],
+        ["check", "mail.test"],
+        ["settings", "jane@printer.local"],
+    ):
+        result = run([sys.executable, "-m", "bot", *argv])
+        said = result.stdout + result.stderr
+        assert result.returncode == 2, argv
+        assert "`" not in said and "/mailport" not in said, said
+    result = run([sys.executable, "-m", "bot", "check", "smtp.example.com:587"])
+    assert "e.g. mailport check smtp.example.com 587" in result.stderr
+    assert "`" not in run([sys.executable, "-m", "bot", "check", "--help"]).stdout

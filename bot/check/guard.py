@@ -169,7 +169,7 @@ def clean_host(text: str, internal_names: bool = False) -> Host:
     """
     text = _unwrap_slack_link(text.strip())
     if not text:
-        raise CheckInputError("Give a host to check, e.g. `check smtp.example.com 587`.")
+        raise CheckInputError("Give a host to check, e.g. `/mailport check smtp.example.com 587`.")
     if len(text) > MAX_NAME + 1:
         raise CheckInputError(
             f"That name is {len(text)} characters long; a host name has at most {MAX_NAME}."
@@ -205,11 +205,13 @@ def _reject_shapes(text: str) -> None:
     if _URL.match(text):
         raise CheckInputError("Give a bare host name, not a URL: e.g. `smtp.example.com`.")
     if _HOST_PORT.match(text):
-        raise CheckInputError("Give the port separately: e.g. `check smtp.example.com 587`.")
+        raise CheckInputError(
+            "Give the port separately: e.g. `/mailport check smtp.example.com 587`."
+        )
     if "@" in text:
         raise CheckInputError(
             "That looks like an email address. To check where its mail goes, give the domain: "
-            "`check example.com --mx`."
+            "`/mailport check example.com --mx`."
         )
     labels = text.rstrip(".").split(".")
     if all(_NUMERIC_LABEL.match(label) for label in labels) or _NUMERIC_LABEL.match(labels[-1]):

@@ -320,7 +320,7 @@ def _verify_sentence(tls: TlsInfo) -> tuple[str, str]:
         )
     return (
         f"Certificate verification failed: {tls.verify_message}.",
-        "Check the certificate chain with `openssl s_client -showcerts`.",
+        "Check the certificate chain with openssl s_client -showcerts.",
     )
 
 

@@ -11,17 +11,21 @@ from bot.knowledge import TLS_LABELS, Entry, PortInfo, Problem
 from bot.store import Unanswered, Votes
 
 WIDTH = 88
-_BOLD = re.compile(r"(?<![\w*])\*([^*\n]+)\*(?![\w*])")
+_BOLD = re.compile(r"(?<![\w*])(\*\*?)([^*\n]+)\1(?![\w*])")  # *bold*, and Markdown's **bold**
+# The Slack commands whose command line is the same verb: `/mailport check HOST` is
+# `mailport check HOST` in a terminal.
+_SLASH_VERB = re.compile(r"(?<![\w/])/mailport (check|settings)\b")
 
 
-def _plain(mrkdwn: str) -> str:
-    """Drop Slack's *bold* markers; keep `code` and bullets readable in a terminal."""
-    return _BOLD.sub(r"\1", mrkdwn)
+def plain(mrkdwn: str) -> str:
+    """Slack mrkdwn as terminal text: *bold* and `code` marks dropped (their words kept),
+    `/mailport check ...` written as the command line `mailport check ...`; bullets stay."""
+    return _SLASH_VERB.sub(r"mailport \1", _BOLD.sub(r"\2", mrkdwn).replace("`", ""))
 
 
 def _wrap(text: str, indent: str = "") -> str:
     lines = []
-    for line in _plain(text).splitlines():
+    for line in plain(text).splitlines():
         if not line.strip():
             lines.append("")
             continue
@@ -95,7 +99,7 @@ def _suggestions(result: Answer) -> str:
 
 def port_card(card: PortCard) -> str:
     """One port: the note, the table row and the entry's short answer."""
-    parts = [card.note]
+    parts = [plain(card.note)]
     if card.info:
         parts.append(port_table([card.info]))
         parts.append(_wrap(card.info.note))
