@@ -3,12 +3,21 @@ One command at a time, each after the previous reply; never MAIL, RCPT, DATA or 
 
 from __future__ import annotations
 
+import asyncio
+
 from bot.check.session import Session
 from bot.check.stream import ProbeFailure
 
 
 def _is_last(line: str) -> bool:
     return len(line) < 4 or line[3] != "-"
+
+
+# Sent in the same write as STARTTLS, to learn whether the server runs it inside the TLS
+# session (CVE-2011-0411): RFC 3207 §4.2 says it must be discarded. A verb no server knows,
+# so a reply to it cannot pass for another.
+PIPELINED = "XMAILPORTPROBE"
+PROBE_WAIT = 1.0
 
 
 class SmtpDialogue:
@@ -18,6 +27,7 @@ class SmtpDialogue:
 
     def __init__(self, session: Session) -> None:
         self.s = session
+        self._probe_sent = False
 
     async def _reply(self) -> tuple[int, str]:
         lines = await self.s.stream.read_reply(_is_last)
@@ -35,19 +45,39 @@ class SmtpDialogue:
         return text
 
     async def capabilities(self) -> list[str]:
-        """The EHLO keywords (the lines after the greeting line of the 250 reply)."""
+        """The EHLO keywords (the lines after the greeting line of the 250 reply). Right
+        after STARTTLS, a reply to the command sent with STARTTLS shows the server ran it."""
         async with self.s.step("EHLO") as step:
             await self.s.stream.send(f"EHLO {self.s.helo_name}")
             code, text = await self._reply()
+            if self._probe_sent:
+                self._probe_sent = False
+                code, text = await self._after_probe(code, text)
             step.detail = f"{code}"
             if code != 250:
                 raise ProbeFailure("ehlo_refused", f"{code} {text}")
         return text.split("\n")[1:]
 
+    async def _after_probe(self, code: int, text: str) -> tuple[int, str]:
+        """A 5xx first, then EHLO's own 250 within a moment: the 5xx answered the command
+        sent before TLS, run inside it. A lone 5xx is EHLO's refusal."""
+        self.s.result.runs_pipelined_commands = False
+        if code < 500:
+            return code, text
+        try:
+            async with asyncio.timeout(PROBE_WAIT):
+                later = await self._reply()
+        except TimeoutError:
+            return code, text
+        self.s.result.runs_pipelined_commands = True
+        return later
+
     async def starttls(self) -> None:
-        """Ask to start TLS; only a 220 lets the handshake begin."""
+        """Ask to start TLS (with PIPELINED in the same write); only a 220 lets the handshake
+        begin."""
         async with self.s.step("STARTTLS") as step:
-            await self.s.stream.send("STARTTLS")
+            await self.s.stream.send("STARTTLS", PIPELINED)
+            self._probe_sent = True
             code, text = await self._reply()
             step.detail = f"{code} {text}"
             if code != 220:

@@ -74,10 +74,11 @@ class LineStream:
             if size > MAX_REPLY or len(lines) >= MAX_REPLY_LINES:
                 raise ProbeFailure("protocol", "the server's reply is too long")
 
-    async def send(self, line: str) -> None:
-        """Send one command line (CRLF added) and wait until it is written."""
-        self._add(f"C: {line}")
-        self._writer.write(line.encode("ascii") + b"\r\n")
+    async def send(self, *lines: str) -> None:
+        """Send command lines (CRLF added) in one write and wait until they are written."""
+        for line in lines:
+            self._add(f"C: {line}")
+        self._writer.write(b"".join(line.encode("ascii") + b"\r\n" for line in lines))
         await self._writer.drain()
 
     def buffered(self) -> bytes:

@@ -154,10 +154,10 @@ def _failure(r: PortResult, spec: PortSpec) -> Verdict:
     if code == "injection":
         return Verdict(
             fail,
-            "STARTTLS injection: the server sent data before the TLS handshake, which a client "
-            f"would read as if it came encrypted ({detail}).",
-            "Update the mail server (CVE-2011-0411 class) and look for a firewall that rewrites "
-            "mail sessions.",
+            "Data before the handshake: right after its STARTTLS go-ahead the server sent more, "
+            f"which a client would read as if it came over TLS ({detail}).",
+            "Look for a firewall or proxy that rewrites mail sessions; otherwise update the "
+            "mail server (RFC 3207 §4.2).",
         )
     if code == "tls":
         return _tls_failure(r, spec, detail)
@@ -228,6 +228,16 @@ def _observations(r: PortResult, spec: PortSpec) -> list[Verdict]:
         found.extend(_certificate(r.tls, spec))
     if r.cleartext_login:
         found.append(_cleartext_login(r))
+    if r.runs_pipelined_commands:
+        found.append(
+            Verdict(
+                Level.FAIL,
+                "CVE-2011-0411: the server ran a command sent before STARTTLS as if it came over "
+                "TLS, so whoever sits on the path can inject commands into the encrypted session.",
+                "Update the mail server: RFC 3207 §4.2 requires it to discard everything received "
+                "before the TLS handshake.",
+            )
+        )
     if (
         spec.proto.value == "SMTP"
         and spec.port != 25

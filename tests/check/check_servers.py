@@ -212,6 +212,9 @@ class Script:
     inject: bytes = b""
     tls: ssl.SSLContext | None = None
     close_after_greeting: bool = False
+    runs_pipelined: bool = False
+    """Keep what came with STARTTLS and run it inside TLS (CVE-2011-0411); by default it is
+    discarded, as RFC 3207 §4.2 requires."""
 
 
 @dataclass
@@ -251,6 +254,8 @@ class ScriptedServer:
                 if self.script.inject:
                     await reader.read()
                     return
+                if not self.script.runs_pipelined:
+                    getattr(reader, "_buffer").clear()  # noqa: B009 (no public way to discard)
                 await writer.start_tls(self.script.tls)
                 tls_on = True
             if done:

@@ -43,9 +43,11 @@ async def test_good_certificate_starttls_and_auth(certs: Certs, checker: Checker
     assert sent == [
         "C: EHLO mailport.invalid",
         "C: STARTTLS",
+        "C: XMAILPORTPROBE",  # sent with STARTTLS, discarded by the server (RFC 3207 §4.2)
         "C: EHLO mailport.invalid",
         "C: QUIT",
     ]
+    assert result.runs_pipelined_commands is False
     assert report.verdict is not None and report.verdict.level is Level.OK
 
 

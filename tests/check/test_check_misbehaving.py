@@ -135,7 +135,8 @@ async def test_junk_after_the_starttls_go_ahead_is_a_failure(
     assert "INJECTED" in result.failure.detail
     assert result.tls is None, "no handshake after an injection"
     assert level(result) is Level.FAIL
-    assert result.verdict is not None and "STARTTLS injection" in result.verdict.summary
+    assert result.verdict is not None and "Data before the handshake" in result.verdict.summary
+    assert "CVE" not in result.verdict.summary + result.verdict.next_step
 
 
 @pytest.mark.parametrize(
@@ -283,3 +284,24 @@ async def test_a_megabyte_banner_is_an_overlong_line_not_a_foreign_protocol(make
     assert result.verdict is not None and level(result) is Level.FAIL
     assert "speaks SMTP" in result.verdict.summary and "512 octets" in result.verdict.summary
     assert "smtpd_banner" in result.verdict.next_step
+
+
+async def test_commands_pipelined_with_starttls_run_inside_tls_is_cve_2011_0411(
+    certs: Certs, make_checker
+) -> None:
+    """The checker sends one harmless unknown command in the same write as STARTTLS; a server
+    that answers it after the handshake runs plaintext commands inside TLS."""
+    context = certs.good("smtp.good.example.net")
+    vulnerable = Script(greeting="220 old ESMTP", tls=context, runs_pipelined=True)
+    async with scripted_server("127.0.0.2", 587, "SMTP", vulnerable) as server:
+        result = only((await make_checker().check("smtp.good.example.net", ["587"])).results())
+    assert server.received[:2] == ["EHLO mailport.invalid", "STARTTLS"]
+    assert result.runs_pipelined_commands is True and result.failure is None
+    assert result.verdict is not None and level(result) is Level.FAIL
+    assert "CVE-2011-0411" in result.verdict.summary
+    assert result.auth_after_tls == ["PLAIN", "LOGIN"]  # EHLO's real reply was still read
+
+    careful = Script(greeting="220 new ESMTP", tls=context)
+    async with scripted_server("127.0.0.2", 587, "SMTP", careful):
+        result = only((await make_checker().check("smtp.good.example.net", ["587"])).results())
+    assert result.runs_pipelined_commands is False and level(result) is Level.OK

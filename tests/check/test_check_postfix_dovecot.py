@@ -157,6 +157,9 @@ async def test_postfix_and_dovecot_findings(servers: MailServers) -> None:
     explicit = await checker(servers.cafile).check(NAME, ["2525"])
     assert explicit.level is Level.FAIL
     assert results[587].starttls_offered and results[587].auth_before_tls == []
+    # Postfix discards what came with STARTTLS (fixed for CVE-2011-0411 in 2011).
+    assert results[25].runs_pipelined_commands is False
+    assert results[587].runs_pipelined_commands is False
     assert results[587].auth_after_tls == ["PLAIN", "LOGIN"]
     assert results[465].auth_after_tls == ["PLAIN", "LOGIN"]
     assert "STARTTLS" in results[143].caps_before_tls
