@@ -64,6 +64,14 @@ def _failure(r: PortResult, spec: PortSpec) -> Verdict:
             f"Timed out: nothing answered on port {port} ({detail}); a firewall probably drops it.",
             f"Check the server's firewall or cloud security group for TCP {port}.",
         )
+    if code in ("timeout", "deadline") and step in _GREETINGS and r.tls is not None:
+        return Verdict(
+            fail,
+            "The TLS handshake worked, but no greeting came over TLS: the service behind TLS "
+            "is silent.",
+            "Check what TLS hands the connection to: a stalled or stopped mail service, or a "
+            "TLS proxy (stunnel, a load balancer) forwarding to nothing; see its logs.",
+        )
     if code == "timeout" and step in _GREETINGS:
         hint = (
             f" (TLS at once is port {_IMPLICIT_ALTERNATIVE[port]}'s job)"

@@ -305,3 +305,16 @@ async def test_commands_pipelined_with_starttls_run_inside_tls_is_cve_2011_0411(
     async with scripted_server("127.0.0.2", 587, "SMTP", careful):
         result = only((await make_checker().check("smtp.good.example.net", ["587"])).results())
     assert result.runs_pipelined_commands is False and level(result) is Level.OK
+
+
+async def test_465_silent_after_a_working_handshake_says_so(certs: Certs, make_checker) -> None:
+    """Not "a service expecting TLS at once": TLS worked, and nothing speaks behind it."""
+    checker: Checker = make_checker(check_step_timeout=0.5, check_deadline=1.5)
+    script = Script(greeting=None, tls=certs.good("smtp.good.example.net"))
+    async with scripted_server("127.0.0.2", 465, "SMTP", script, implicit=True):
+        result = only((await checker.check("smtp.good.example.net", ["465"])).results())
+    assert result.tls is not None and result.tls.verified
+    assert result.failure is not None and result.failure.step == "banner"
+    assert result.verdict is not None and level(result) is Level.FAIL
+    assert "handshake worked, but no greeting came over TLS" in result.verdict.summary
+    assert "TLS at once" not in result.verdict.summary + result.verdict.next_step
