@@ -23,6 +23,8 @@ from bot.check.tls import Contexts, describe
 from bot.check.verdict import judge
 
 Dialogue = SmtpDialogue | ImapDialogue | Pop3Dialogue
+VERSIONS_SECONDS = 5.0
+QUICK_GREETING_MS = 2000.0
 DIALOGUES: dict[Proto, type[Dialogue]] = {
     Proto.SMTP: SmtpDialogue,
     Proto.IMAP: ImapDialogue,
@@ -51,6 +53,8 @@ async def probe(
     try:
         async with asyncio.timeout_at(deadline):
             await _converse(session, DIALOGUES[spec.proto](session), spec, config.contexts)
+            if result.tls is not None and _quick_greeting(result):
+                result.tls_versions = await _versions(config, server_name, address, spec)
     except Exception as exc:  # every failure becomes part of the report
         result.failure = _failure(session, exc)
     finally:
@@ -59,6 +63,51 @@ async def probe(
         result.ms = round((time.perf_counter() - started) * 1000, 1)
     result.verdict = judge(result, spec)
     return result
+
+
+async def _versions(
+    config: ProbeConfig, server_name: str, address: str, spec: PortSpec
+) -> list[str]:
+    """The TLS versions the server accepts, each tried alone on its own connection, at once;
+    none listed when that takes longer than VERSIONS_SECONDS (it never fails the check)."""
+    scope = asyncio.timeout(VERSIONS_SECONDS)
+    try:
+        async with scope:
+            tried = await asyncio.gather(
+                *(_accepts(config, server_name, address, spec, v) for v in config.contexts.versions)
+            )
+    except TimeoutError:
+        if scope.expired():
+            return []
+        raise
+    return [version for version, ok in zip(config.contexts.versions, tried, strict=True) if ok]
+
+
+def _quick_greeting(result: PortResult) -> bool:
+    """Whether the greeting came fast enough to try the versions too (a greet-pause server
+    would make each of the four connections wait again)."""
+    return all(s.ms <= QUICK_GREETING_MS for s in result.steps if s.name in ("banner", "greeting"))
+
+
+async def _accepts(
+    config: ProbeConfig, server_name: str, address: str, spec: PortSpec, version: str
+) -> bool:
+    """Whether a handshake offering only `version` succeeds (up to the handshake, then QUIT)."""
+    result = PortResult(server_name, address, spec.port, spec.proto.value, spec.tls.value)
+    s = Session(config.guard, result, server_name, config.limits, config.helo_name)
+    dialogue = DIALOGUES[spec.proto](s)
+    try:
+        await s.connect()
+        if spec.tls is TlsMode.STARTTLS:
+            await dialogue.greet()
+            await dialogue.capabilities()
+            await _ask_starttls(s, dialogue)
+        await s.start_tls(config.contexts.versions[version])
+        return True
+    except (ProbeFailure, StepTimeout, ssl.SSLError, OSError, asyncio.IncompleteReadError):
+        return False
+    finally:
+        await s.close()
 
 
 async def _converse(s: Session, dialogue: Dialogue, spec: PortSpec, contexts: Contexts) -> None:

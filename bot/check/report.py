@@ -107,6 +107,8 @@ class PortResult:
     starttls_offered: bool | None = None
     auth_before_tls: list[str] = field(default_factory=list)
     cleartext_login: bool | None = None
+    tls_versions: list[str] = field(default_factory=list)
+    """The TLS versions the server accepts, each tried alone (`TLSv1.2`, `TLSv1.3`, ...)."""
     runs_pipelined_commands: bool | None = None
     """SMTP: whether a command sent with STARTTLS was run inside TLS (CVE-2011-0411)."""
     auth_after_tls: list[str] = field(default_factory=list)

@@ -43,6 +43,8 @@ class Contexts:
     verifying: ssl.SSLContext
     insecure: ssl.SSLContext
     legacy: ssl.SSLContext
+    versions: dict[str, ssl.SSLContext]
+    """One context per TLS version, each allowing only that version (nothing verified)."""
 
 
 def make_contexts(cafile: Path | None = None) -> Contexts:
@@ -53,7 +55,26 @@ def make_contexts(cafile: Path | None = None) -> Contexts:
     insecure = ssl.create_default_context()
     insecure.check_hostname = False
     insecure.verify_mode = ssl.CERT_NONE
-    return Contexts(verifying, insecure, _legacy())
+    return Contexts(verifying, insecure, _legacy(), _one_version_each())
+
+
+VERSIONS = ("TLSv1", "TLSv1.1", "TLSv1.2", "TLSv1.3")
+
+
+def _one_version_each() -> dict[str, ssl.SSLContext]:
+    """`TLSv1` ... `TLSv1.3`, each a context that speaks only that version."""
+    contexts = {}
+    with warnings.catch_warnings():  # TLS 1.0 and 1.1 are deprecated: that is what is asked
+        warnings.simplefilter("ignore", DeprecationWarning)
+        for name in VERSIONS:
+            version = getattr(ssl.TLSVersion, name.replace(".", "_"))
+            context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+            context.check_hostname = False
+            context.verify_mode = ssl.CERT_NONE
+            context.minimum_version = context.maximum_version = version
+            context.set_ciphers("DEFAULT@SECLEVEL=0")
+            contexts[name] = context
+    return contexts
 
 
 def _legacy() -> ssl.SSLContext:

@@ -236,6 +236,7 @@ def _observations(r: PortResult, spec: PortSpec) -> list[Verdict]:
         found.extend(_certificate(r.tls, spec))
     if r.cleartext_login:
         found.append(_cleartext_login(r))
+    found.extend(_versions(r))
     if r.runs_pipelined_commands:
         found.append(
             Verdict(
@@ -270,6 +271,31 @@ def _observations(r: PortResult, spec: PortSpec) -> list[Verdict]:
             )
         )
     return found
+
+
+def _versions(r: PortResult) -> list[Verdict]:
+    """One line on the TLS versions offered, when they matter: 1.0/1.1 still on, or 1.3 only."""
+    names = {"TLSv1": "TLS 1.0", "TLSv1.1": "TLS 1.1"}
+    old = [names[v] for v in r.tls_versions if v in names]
+    if old:
+        return [
+            Verdict(
+                Level.WARNING,
+                f"{' and '.join(old)} still enabled beside newer versions: they are deprecated "
+                "(RFC 8996) and current clients no longer use them.",
+                "Turn them off (Postfix: smtpd_tls_protocols = >=TLSv1.2; Dovecot: "
+                "ssl_min_protocol = TLSv1.2) unless very old devices still need them.",
+            )
+        ]
+    if r.tls_versions == ["TLSv1.3"]:
+        return [
+            Verdict(
+                Level.WARNING,
+                "TLS 1.3 only: older clients and devices that stop at TLS 1.2 cannot connect.",
+                "Allow TLS 1.2 as well if printers, scanners or old apps send through here.",
+            )
+        ]
+    return []
 
 
 def _certificate(tls: TlsInfo, spec: PortSpec) -> list[Verdict]:

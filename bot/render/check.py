@@ -9,7 +9,7 @@ JSON (`to_json`, `mailport check --json`) is `CheckReport.to_dict()`, schema "ma
             ports: [{host, address, port, protocol, tls_mode, ms, banner,
                      steps: [{name, ok, ms, detail}],
                      caps_before_tls, caps_after_tls, starttls_offered,
-                     auth_before_tls, cleartext_login, runs_pipelined_commands,
+                     auth_before_tls, cleartext_login, tls_versions, runs_pipelined_commands,
                      auth_after_tls,
                      tls: {version, cipher, bits, checked_name, verified, verify_code,
                            verify_reason, verify_message, name_matches,

@@ -184,6 +184,8 @@ def _postfix(servers: MailServers) -> None:
                 f"smtpd_tls_cert_file = {root}/cert.pem",
                 f"smtpd_tls_key_file = {root}/key.pem",
                 "smtpd_tls_security_level = may",
+                "smtpd_tls_protocols = >=TLSv1.2",
+                "smtpd_tls_mandatory_protocols = >=TLSv1.2",
                 "smtpd_tls_auth_only = yes",
                 "smtpd_sasl_type = dovecot",
                 "smtpd_sasl_path = private/auth",
@@ -249,6 +251,7 @@ ssl = yes
 ssl_cert = <{root}/cert.pem
 ssl_key = <{root}/key.pem
 ssl_dh = </usr/share/dovecot/dh.pem
+ssl_min_protocol = TLSv1.2
 disable_plaintext_auth = yes
 auth_mechanisms = plain login
 mail_location = maildir:{root}/mail/%u

@@ -150,6 +150,8 @@ async def test_postfix_and_dovecot_findings(servers: MailServers) -> None:
         verdict = results[port].verdict
         assert verdict is not None and verdict.level is Level.OK, (port, verdict)
     assert results[25].banner == BANNER
+    # Configured for TLS 1.2 and later (mail_instances.py): each version tried alone agrees.
+    assert all(results[p].tls_versions == ["TLSv1.2", "TLSv1.3"] for p in PORTS)
     # `all` includes the unofficial 2525, where nothing listens: information, not a failure.
     assert results[2525].failure is not None and results[2525].failure.code == "refused"
     assert results[2525].verdict is not None and results[2525].verdict.level is Level.OK
