@@ -19,7 +19,7 @@ from bot.check.report import Failure, PortResult
 from bot.check.session import Limits, Session, StepTimeout
 from bot.check.smtp import SmtpDialogue
 from bot.check.stream import ProbeFailure, printable
-from bot.check.tls import Contexts, describe
+from bot.check.tls import VERSIONS, Contexts, describe
 from bot.check.verdict import judge
 
 Dialogue = SmtpDialogue | ImapDialogue | Pop3Dialogue
@@ -54,7 +54,9 @@ async def probe(
         async with asyncio.timeout_at(deadline):
             await _converse(session, DIALOGUES[spec.proto](session), spec, config.contexts)
             if result.tls is not None and _quick_greeting(result):
-                result.tls_versions = await _versions(config, server_name, address, spec)
+                result.tls_versions = await _versions(
+                    config, server_name, address, spec, result.tls.version
+                )
     except Exception as exc:  # every failure becomes part of the report
         result.failure = _failure(session, exc)
     finally:
@@ -66,21 +68,28 @@ async def probe(
 
 
 async def _versions(
-    config: ProbeConfig, server_name: str, address: str, spec: PortSpec
+    config: ProbeConfig, server_name: str, address: str, spec: PortSpec, result_version: str
 ) -> list[str]:
-    """The TLS versions the server accepts, each tried alone on its own connection, at once;
-    none listed when that takes longer than VERSIONS_SECONDS (it never fails the check)."""
+    """The TLS versions the server accepts: the one the check's handshake got, plus what one
+    connection offering only TLS 1.0/1.1 gets and, after a TLS 1.3 handshake, whether TLS
+    1.2 alone is taken (at once, two handshakes at most). Nothing is listed when that takes
+    longer than VERSIONS_SECONDS: it never fails the check."""
+    assert result_version is not None
+    tries = {"legacy": config.contexts.legacy}
+    if result_version == "TLSv1.3":
+        tries["TLSv1.2"] = config.contexts.tls12
     scope = asyncio.timeout(VERSIONS_SECONDS)
     try:
         async with scope:
-            tried = await asyncio.gather(
-                *(_accepts(config, server_name, address, spec, v) for v in config.contexts.versions)
+            got = await asyncio.gather(
+                *(_accepts(config, server_name, address, spec, c) for c in tries.values())
             )
     except TimeoutError:
         if scope.expired():
             return []
         raise
-    return [version for version, ok in zip(config.contexts.versions, tried, strict=True) if ok]
+    found = {result_version, *(v for v in got if v)}
+    return [v for v in VERSIONS if v in found]
 
 
 def _quick_greeting(result: PortResult) -> bool:
@@ -90,9 +99,9 @@ def _quick_greeting(result: PortResult) -> bool:
 
 
 async def _accepts(
-    config: ProbeConfig, server_name: str, address: str, spec: PortSpec, version: str
-) -> bool:
-    """Whether a handshake offering only `version` succeeds (up to the handshake, then QUIT)."""
+    config: ProbeConfig, server_name: str, address: str, spec: PortSpec, context: ssl.SSLContext
+) -> str:
+    """The version a handshake with `context` gets, or "" (up to the handshake, then close)."""
     result = PortResult(server_name, address, spec.port, spec.proto.value, spec.tls.value)
     s = Session(config.guard, result, server_name, config.limits, config.helo_name)
     dialogue = DIALOGUES[spec.proto](s)
@@ -102,10 +111,11 @@ async def _accepts(
             await dialogue.greet()
             await dialogue.capabilities()
             await _ask_starttls(s, dialogue)
-        await s.start_tls(config.contexts.versions[version])
-        return True
+        await s.start_tls(context)
+        tls = s.stream.ssl_object
+        return (tls.version() or "") if tls is not None else ""
     except (ProbeFailure, StepTimeout, ssl.SSLError, OSError, asyncio.IncompleteReadError):
-        return False
+        return ""
     finally:
         await s.close()
 

@@ -43,8 +43,8 @@ class Contexts:
     verifying: ssl.SSLContext
     insecure: ssl.SSLContext
     legacy: ssl.SSLContext
-    versions: dict[str, ssl.SSLContext]
-    """One context per TLS version, each allowing only that version (nothing verified)."""
+    tls12: ssl.SSLContext
+    """TLS 1.2 only (nothing verified): does a TLS 1.3 server still take 1.2?"""
 
 
 def make_contexts(cafile: Path | None = None) -> Contexts:
@@ -55,26 +55,18 @@ def make_contexts(cafile: Path | None = None) -> Contexts:
     insecure = ssl.create_default_context()
     insecure.check_hostname = False
     insecure.verify_mode = ssl.CERT_NONE
-    return Contexts(verifying, insecure, _legacy(), _one_version_each())
+    return Contexts(verifying, insecure, _legacy(), _tls12())
 
 
-VERSIONS = ("TLSv1", "TLSv1.1", "TLSv1.2", "TLSv1.3")
+VERSIONS = ("TLSv1", "TLSv1.1", "TLSv1.2", "TLSv1.3")  # as ssl.SSLObject.version() names them
 
 
-def _one_version_each() -> dict[str, ssl.SSLContext]:
-    """`TLSv1` ... `TLSv1.3`, each a context that speaks only that version."""
-    contexts = {}
-    with warnings.catch_warnings():  # TLS 1.0 and 1.1 are deprecated: that is what is asked
-        warnings.simplefilter("ignore", DeprecationWarning)
-        for name in VERSIONS:
-            version = getattr(ssl.TLSVersion, name.replace(".", "_"))
-            context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-            context.check_hostname = False
-            context.verify_mode = ssl.CERT_NONE
-            context.minimum_version = context.maximum_version = version
-            context.set_ciphers("DEFAULT@SECLEVEL=0")
-            contexts[name] = context
-    return contexts
+def _tls12() -> ssl.SSLContext:
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE
+    context.minimum_version = context.maximum_version = ssl.TLSVersion.TLSv1_2
+    return context
 
 
 def _legacy() -> ssl.SSLContext:
