@@ -3,10 +3,13 @@ certificates: a bad certificate is reported with its reason, never raised."""
 
 from __future__ import annotations
 
+import ipaddress
+
 import pytest
 from check_servers import Certs, aiosmtpd_server
 
 from bot.check import Checker, Level
+from bot.check.guard import StaticResolver
 from bot.check.report import PortResult
 
 
@@ -174,3 +177,21 @@ async def test_weak_certificates_in_plain_words(
     assert result.verdict is not None and result.verdict.level is Level.FAIL
     assert says in result.verdict.summary, result.verdict
     assert fix in result.verdict.next_step and "openssl" not in result.verdict.next_step
+
+
+async def test_ipv6_loopback_when_allowed(
+    certs: Certs, make_checker, resolver: StaticResolver
+) -> None:
+    """A name with only an AAAA record on ::1 (allowed like 127.0.0.0/8): the check speaks
+    IPv6 end to end, and SNI and the name check still use the name."""
+    loopback6 = (ipaddress.ip_network("::1/128"),)
+    resolver.table["smtp6.good.example.net"] = {"AAAA": ["::1"]}
+    checker: Checker = make_checker(allow_cidrs=loopback6)
+    with aiosmtpd_server("::1", 587, certs.good("smtp6.good.example.net")):
+        report = await checker.check("smtp6.good.example.net", ["587"])
+    result = only(report.results())
+    assert result.address == "::1"
+    assert result.verdict is not None and result.verdict.level is Level.OK, result.verdict
+    assert result.tls is not None and result.tls.verified and result.tls.name_matches
+    refused = await make_checker().check("smtp6.good.example.net", ["587"])
+    assert [r.address for r in refused.hosts[0].refused] == ["::1"]
