@@ -4,6 +4,8 @@ certificates: a bad certificate is reported with its reason, never raised."""
 from __future__ import annotations
 
 import ipaddress
+import os
+import socket
 
 import pytest
 from check_servers import Certs, aiosmtpd_server
@@ -184,6 +186,12 @@ async def test_ipv6_loopback_when_allowed(
 ) -> None:
     """A name with only an AAAA record on ::1 (allowed like 127.0.0.0/8): the check speaks
     IPv6 end to end, and SNI and the name check still use the name."""
+    try:
+        socket.socket(socket.AF_INET6).bind(("::1", 0))
+    except OSError as exc:
+        if os.environ.get("CI"):
+            raise
+        pytest.skip(f"this machine has no IPv6 loopback: {exc}")
     loopback6 = (ipaddress.ip_network("::1/128"),)
     resolver.table["smtp6.good.example.net"] = {"AAAA": ["::1"]}
     checker: Checker = make_checker(allow_cidrs=loopback6)
