@@ -187,7 +187,8 @@ async def test_ipv6_loopback_when_allowed(
     """A name with only an AAAA record on ::1 (allowed like 127.0.0.0/8): the check speaks
     IPv6 end to end, and SNI and the name check still use the name."""
     try:
-        socket.socket(socket.AF_INET6).bind(("::1", 0))
+        with socket.socket(socket.AF_INET6) as probe:
+            probe.bind(("::1", 0))
     except OSError as exc:
         if os.environ.get("CI"):
             raise
