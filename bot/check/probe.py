@@ -74,15 +74,14 @@ async def _versions(
     connection offering only TLS 1.0/1.1 gets and, after a TLS 1.3 handshake, whether TLS
     1.2 alone is taken (at once, two handshakes at most). Nothing is listed when that takes
     longer than VERSIONS_SECONDS: it never fails the check."""
-    assert result_version is not None
-    tries = {"legacy": config.contexts.legacy}
+    tries = [config.contexts.legacy]
     if result_version == "TLSv1.3":
-        tries["TLSv1.2"] = config.contexts.tls12
+        tries.append(config.contexts.tls12)
     scope = asyncio.timeout(VERSIONS_SECONDS)
     try:
         async with scope:
             got = await asyncio.gather(
-                *(_accepts(config, server_name, address, spec, c) for c in tries.values())
+                *(_accepts(config, server_name, address, spec, c) for c in tries)
             )
     except TimeoutError:
         if scope.expired():
@@ -94,7 +93,7 @@ async def _versions(
 
 def _quick_greeting(result: PortResult) -> bool:
     """Whether the greeting came fast enough to try the versions too (a greet-pause server
-    would make each of the four connections wait again)."""
+    would make each extra connection wait again)."""
     return all(s.ms <= QUICK_GREETING_MS for s in result.steps if s.name in ("banner", "greeting"))
 
 
@@ -104,18 +103,8 @@ async def _accepts(
     """The version a handshake with `context` gets, or "" (up to the handshake, then close)."""
     result = PortResult(server_name, address, spec.port, spec.proto.value, spec.tls.value)
     s = Session(config.guard, result, server_name, config.limits, config.helo_name)
-    dialogue = DIALOGUES[spec.proto](s)
     try:
-        await s.connect()
-        if spec.tls is TlsMode.STARTTLS:
-            await dialogue.greet()
-            await dialogue.capabilities()
-            await _ask_starttls(s, dialogue)
-        await s.start_tls(context)
-        tls = s.stream.ssl_object
-        return (tls.version() or "") if tls is not None else ""
-    except (ProbeFailure, StepTimeout, ssl.SSLError, OSError, asyncio.IncompleteReadError):
-        return ""
+        return await _version_with(s, DIALOGUES[spec.proto](s), spec, context)
     finally:
         await s.close()
 
@@ -175,16 +164,7 @@ async def _legacy_version(
     """The TLS version a TLS 1.0/1.1-only handshake gets on a new connection, or None."""
     s.tag = "TLS 1.0/1.1 only"
     try:
-        await s.connect()
-        if spec.tls is TlsMode.STARTTLS:
-            await dialogue.greet()
-            await dialogue.capabilities()
-            await _ask_starttls(s, dialogue)
-        await s.start_tls(contexts.legacy)
-        tls = s.stream.ssl_object
-        return tls.version() if tls is not None else None
-    except (ProbeFailure, StepTimeout, ssl.SSLError, OSError, asyncio.IncompleteReadError):
-        return None
+        return await _version_with(s, dialogue, spec, contexts.legacy) or None
     finally:
         s.tag = ""
 
@@ -201,13 +181,30 @@ async def _reconnect_unverified(
     s: Session, dialogue: Dialogue, spec: PortSpec, contexts: Contexts
 ) -> None:
     s.tag = "again"
+    await _reopen(s, dialogue, spec, contexts.insecure)
+    s.tag = ""
+
+
+async def _reopen(s: Session, dialogue: Dialogue, spec: PortSpec, context: ssl.SSLContext) -> None:
+    """A new connection, as far as a finished handshake with `context`."""
     await s.connect()
     if spec.tls is TlsMode.STARTTLS:
         await dialogue.greet()
         await dialogue.capabilities()
         await _ask_starttls(s, dialogue)
-    await s.start_tls(contexts.insecure)
-    s.tag = ""
+    await s.start_tls(context)
+
+
+async def _version_with(
+    s: Session, dialogue: Dialogue, spec: PortSpec, context: ssl.SSLContext
+) -> str:
+    """The TLS version a new handshake with `context` gets, or "" when there is none."""
+    try:
+        await _reopen(s, dialogue, spec, context)
+    except (ProbeFailure, StepTimeout, ssl.SSLError, OSError, asyncio.IncompleteReadError):
+        return ""
+    tls = s.stream.ssl_object
+    return (tls.version() or "") if tls is not None else ""
 
 
 def _record_before_tls(s: Session, dialogue: Dialogue, caps: list[str]) -> None:
