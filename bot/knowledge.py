@@ -24,6 +24,7 @@ DEFAULT_DIR = Path(__file__).resolve().parent.parent / "knowledge"
 PACKAGED_DIR = Path(__file__).resolve().parent / "_knowledge"
 
 ENTRY_ID = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+SUBJECT = re.compile(r"^[a-z0-9][a-z0-9.+-]*$")
 TLS_MODES = ("none", "starttls", "implicit")
 ISPDB_TAG = "ispdb"  # the tag of an answer rendered from Thunderbird's ISPDB (bot/ispdb.py)
 TLS_LABELS = {"none": "none", "starttls": "STARTTLS", "implicit": "implicit TLS"}
@@ -33,6 +34,7 @@ TRANSPORTS = ("tcp", "udp", "tcp/udp")
 _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when present: ~10x faster
 SHORT_MAX = 300
 OUT_OF_SCOPE_FILE = "out-of-scope.yaml"
+SUBJECTS_FILE = "subjects.yaml"
 DETAIL_MAX = 2500
 
 
@@ -59,6 +61,9 @@ class Entry:
     related: tuple[str, ...]
     reviewed: dt.date
     file: str = ""
+    about: tuple[str, ...] = ()
+    """What the entry depends on (a provider, product, framework or client: `postfix`,
+    `laravel`); a question naming another such subject is not answered by it."""
 
     @property
     def dated(self) -> str:
@@ -124,6 +129,8 @@ class KnowledgeBase:
     networks: tuple[Network, ...] = ()
     record_entries: dict[str, Entry] = field(default_factory=dict)
     """Each provider record rendered as an entry (answers, not matcher phrasings)."""
+    subjects: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    """What entries can be `about` (postfix, laravel...), each with the names people type."""
 
     def answer_entry(self, entry_id: str) -> Entry | None:
         """A curated entry or a record's rendered entry, by id."""
@@ -215,6 +222,8 @@ def load_with_problems(directory: Path | None = None) -> tuple[KnowledgeBase, li
             entries[entry.id] = entry
     problems.extend(_cross_check(entries, ports))
     outside = _load_out_of_scope(root / OUT_OF_SCOPE_FILE, problems)
+    subjects = _load_subjects(root / SUBJECTS_FILE, problems)
+    problems.extend(_unknown_subjects(entries.values(), subjects))
     providers = _load_records(root, entries, ports, problems)
     codes = _load_codes(root, entries, providers, problems)
     networks = _load_networks(root, ports, problems)
@@ -222,6 +231,7 @@ def load_with_problems(directory: Path | None = None) -> tuple[KnowledgeBase, li
         entries=entries,
         ports=ports,
         out_of_scope=outside,
+        subjects=subjects,
         providers=providers,
         codes=codes,
         networks=networks,
@@ -403,6 +413,14 @@ def _text_list(value: Any) -> str | None:
     return None
 
 
+def _subjects(value: Any) -> str | None:
+    if not isinstance(value, list) or not all(
+        isinstance(v, str) and SUBJECT.match(v) for v in value
+    ):
+        return "must be a list of lower-case subject names (a-z, 0-9, . + -)"
+    return None
+
+
 def _date(value: Any) -> str | None:
     return None if isinstance(value, dt.date) else "must be a date (YYYY-MM-DD)"
 
@@ -429,6 +447,7 @@ ENTRY_FIELDS = (
     "sources",
     "related",
     "reviewed",
+    "about",
 )
 PORT_FIELDS = (
     "port",
@@ -480,10 +499,41 @@ def _entry(f: _Fields) -> Entry | None:
         ),
         related=tuple(f.get("related", _text_list, [])),
         reviewed=f.get("reviewed", _date),
+        about=tuple(f.get("about", _subjects, [])),
     )
     if not f.ok:
         return None
     return Entry(id=entry_id, file=f.file, **values)
+
+
+def _load_subjects(path: Path, problems: list[Problem]) -> dict[str, tuple[str, ...]]:
+    """The optional table of subjects: `postfix: [postfix, postfix's main.cf]`."""
+    if not path.exists():
+        return {}
+    data = _read_yaml(path, problems)
+    if not isinstance(data, dict):
+        if data is not None:
+            problems.append(Problem(_rel(path), "", "", "expected a mapping of subject: [names]"))
+        return {}
+    subjects: dict[str, tuple[str, ...]] = {}
+    for name, aliases in data.items():
+        if not isinstance(name, str) or not SUBJECT.match(name):
+            problems.append(Problem(_rel(path), str(name), "", "subject must be lower-case"))
+        elif _text_list(aliases):
+            problems.append(Problem(_rel(path), name, "", "must be a list of names"))
+        else:
+            subjects[name] = tuple(dict.fromkeys(a.lower() for a in aliases))
+    return subjects
+
+
+def _unknown_subjects(
+    entries: Iterable[Entry], subjects: dict[str, tuple[str, ...]]
+) -> Iterator[Problem]:
+    for entry in entries:
+        for subject in entry.about:
+            if subject not in subjects:
+                message = f"unknown subject {subject!r} (add it to {SUBJECTS_FILE})"
+                yield Problem(entry.file, entry.id, "about", message)
 
 
 def _load_out_of_scope(path: Path, problems: list[Problem]) -> tuple[str, ...]:
