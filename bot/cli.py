@@ -119,6 +119,18 @@ def cmd_kb_check(args: argparse.Namespace) -> int:
     return EXIT_PROBLEMS if problems else EXIT_OK
 
 
+def cmd_kb_fit(args: argparse.Namespace) -> int:
+    """Fit the matcher's decision by cross-validation, cache it, and report what it found."""
+    from bot import fit, knowledge
+    from bot.matcher import unfitted
+
+    kb = knowledge.load(args.knowledge)
+    decider, results = fit.refit(kb, args.settings.cache_dir, unfitted)
+    for line in fit.report(results, decider):
+        print(line)
+    return EXIT_OK
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     """Run the Slack app: HTTP on $PORT, or Socket Mode with --socket or SLACK_APP_TOKEN set."""
     import asyncio
@@ -245,6 +257,11 @@ def build_parser() -> argparse.ArgumentParser:
     kb_sub = kb.add_subparsers(dest="kb_command", required=True, metavar="COMMAND")
     kb_check = kb_sub.add_parser("check", help="validate every entry and the port table")
     kb_check.set_defaults(func=cmd_kb_check, parser=kb_check)
+    kb_fit = kb_sub.add_parser(
+        "fit",
+        help="fit the matcher's decision by cross-validation and report each entry's recall",
+    )
+    kb_fit.set_defaults(func=cmd_kb_fit, parser=kb_fit)
 
     check = sub.add_parser(
         "check",

@@ -101,14 +101,46 @@ def test_provider_settings_questions(engine: Engine, question: str, entry_id: st
     "question",
     [
         "should our crm use 587 or 465",
-        "which one for the scanner, 465 or 587",
-        "465 or 587 for django",
+        "465 or 587 for our ticketing app",
     ],
 )
 def test_a_choice_between_ports_offers_the_choosing_entry(engine: Engine, question: str) -> None:
     answer = engine.ask(question)
     offered = [answer.entry] if answer.entry else [s.entry for s in answer.suggestions]
     assert "choose-smtp-port" in [entry.id for entry in offered]
+
+
+@pytest.mark.parametrize(
+    ("question", "entry_id"),
+    [
+        ("465 or 587 for django", "django-email-tls-ssl"),
+        ("which one for the scanner, 465 or 587", "printer-scan-to-email-tls"),
+        ("nodemailer secure true or false for 587?", "nodemailer-secure-option"),
+        ("postfix relayhost needs a login, where does the password go", "postfix-relayhost-sasl"),
+        ("dovecot: how do I make 993 the only way in", "dovecot-ssl-ports"),
+    ],
+)
+def test_a_named_product_gets_the_entry_about_it(
+    engine: Engine, question: str, entry_id: str
+) -> None:
+    """Entries declare what they are `about`; a question naming that product finds them."""
+    answer = engine.ask(question)
+    assert (answer.status, answer.entry and answer.entry.id) == ("answered", entry_id)
+
+
+@pytest.mark.parametrize(
+    ("question", "not_about"),
+    [
+        ("laravel MAIL_ENCRYPTION tls or ssl for 465", "django"),
+        ("exim smarthost with a password file", "postfix"),
+    ],
+)
+def test_an_entry_about_another_product_does_not_answer(
+    engine: Engine, question: str, not_about: str
+) -> None:
+    answer = engine.ask(question)
+    offered = [answer.entry] if answer.entry else [s.entry for s in answer.suggestions]
+    assert all(not_about not in e.about for e in offered if e is not None)
 
 
 def test_587_never_lands_on_465(engine: Engine) -> None:
@@ -138,7 +170,8 @@ def test_non_mail_ports_say_what_they_are(engine: Engine, question: str, note: s
 def test_a_non_mail_port_in_a_mail_question_offers_neighbours(engine: Engine) -> None:
     answer = engine.ask("can I send mail over port 8080")
     assert "not an email port" in answer.note
-    assert "outgoing-smtp-port" in [s.entry.id for s in answer.suggestions]
+    offered = {s.entry.id for s in answer.suggestions}
+    assert offered & {"outgoing-smtp-port", "port-443"}, offered  # how mail is sent, and 443
 
 
 @pytest.mark.parametrize(
