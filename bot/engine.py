@@ -14,7 +14,7 @@ from bot.codes import CodeIndex, codes_in, explain
 from bot.knowledge import Entry, KnowledgeBase
 from bot.matcher import Matcher
 from bot.networks import NetworkIndex
-from bot.records import Found, Provider, ProviderIndex
+from bot.records import Found, Provider, ProviderIndex, Server
 
 # A question naming a provider is about its settings when it says so, or names a protocol,
 # and is not about something the settings do not answer (DNS records, prices, accounts).
@@ -83,18 +83,28 @@ class Engine:
         named = self.providers.named_in(question)
         coded = self.code_answer(question, named)
         if coded is not None:
-            return coded
+            return self._about(named, question) or coded
         network = self.networks.blocking_question(question)
         if network is not None:
             return self._with_policy(self.matcher.ask(question), network.policy())
         provider = self.settings_question(question, named)
-        if provider is not None and not provider.known:
+        if provider is None:
+            return self.matcher.ask(question)
+        if not provider.known:
             return Answer(question, "no_match", 0.0, None, (), (), provider.unknown_note())
-        if provider is not None:
-            answer = self.entry_answer(provider.entry_id)
-            if answer is not None:
-                return Answer(question, "answered", 100.0, answer.entry, (), answer.ports)
-        return self.matcher.ask(question)
+        answer = self.entry_answer(provider.entry_id)
+        if answer is None:
+            return self.matcher.ask(question)
+        return Answer(question, "answered", 100.0, answer.entry, (), answer.ports)
+
+    def _about(self, provider: Provider | None, question: str) -> Answer | None:
+        """The matcher's answer when it is an entry about `provider`: a curated entry on a
+        provider's errors (SES's sandbox 554, SendGrid's 550 sender identity) says more than
+        the bare code's reading."""
+        if provider is None:
+            return None
+        matched = self.matcher.ask(question)
+        return matched if matched.entry is not None and provider.id in matched.entry.about else None
 
     def _with_policy(self, answer: Answer, policy: str) -> Answer:
         """The answer with a network's policy as its note; the blocked-port entry when the
@@ -168,11 +178,21 @@ class Engine:
             if not _PLACEHOLDER.search(host):
                 mail_port = port is not None and int(port) in CHECK_PORTS
                 offered[f"{host} {port}" if mail_port else host] = None
-        record = self._records_by_entry.get(entry.id) if entry is not None else None
-        for server in record.servers if record is not None else ():
+        for server in self._servers_for(entry):
             if server.protocol == "smtp" and server.role != "incoming":
                 offered.setdefault(server.host, None)
         return tuple(offered)[:MAX_CHECKS]
+
+    def _servers_for(self, entry: Entry | None) -> Iterable[Server]:
+        """The servers of the provider record `entry` renders, or of the providers it is
+        `about` (SendGrid's login entry offers SendGrid's SMTP servers)."""
+        if entry is None:
+            return ()
+        record = self._records_by_entry.get(entry.id)
+        if record is not None:
+            return record.servers
+        records = [self.kb.providers[s] for s in entry.about if s in self.kb.providers]
+        return [server for record in records for server in record.servers]
 
     def port_card(self, port: int) -> PortCard:
         """The port-table row, the entry about the port, and a one-line note."""
