@@ -10,20 +10,17 @@ which entries are hard to find and what they are taken for.
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import hashlib
 import json
-import os
 import random
-import tempfile
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
-from bot import decide, smalltalk
+from bot import cache, decide, smalltalk
 from bot.decide import Decider, Sample
 from bot.knowledge import KnowledgeBase
 
@@ -87,8 +84,7 @@ def refit(kb: KnowledgeBase, cache_dir: Path | None, build: Build) -> tuple[Deci
     digest = _digest(kb)
     _FITTED[digest] = decider
     if cache_dir:
-        with contextlib.suppress(OSError):
-            _save(decider, cache_dir / f"decider-{digest}.json")
+        cache.write(cache_dir / f"decider-{digest}.json", decider.as_json())
     return decider, results
 
 
@@ -204,14 +200,8 @@ def _digest(kb: KnowledgeBase) -> str:
 
 
 def _load(path: Path) -> Decider | None:
+    raw = cache.read(path)
     try:
-        return Decider.from_json(json.loads(path.read_text(encoding="utf-8")))
-    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return Decider.from_json(raw) if isinstance(raw, dict) else None
+    except (ValueError, KeyError, TypeError, AttributeError):
         return None
-
-
-def _save(decider: Decider, path: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.NamedTemporaryFile("w", dir=path.parent, delete=False, suffix=".tmp") as fh:
-        json.dump(decider.as_json(), fh)
-    os.replace(fh.name, path)

@@ -8,15 +8,14 @@ on the winner, the matcher can answer with less of a lead.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
-import os
 import random
-import tempfile
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from pathlib import Path
+
+from bot import cache
 
 Example = tuple[frozenset[str], int]
 RUNS = 5
@@ -65,24 +64,16 @@ def trained(examples: Sequence[Example], classes: int, cache_dir: Path | None = 
     model = _load(path)
     if model is None:
         model = Perceptron.train(examples, classes)
-        with contextlib.suppress(OSError):
-            _save(model, path)
+        cache.write(path, model.weights)
     return model
 
 
 def _load(path: Path) -> Perceptron | None:
+    raw = cache.read(path)
     try:
-        raw = json.loads(path.read_text(encoding="utf-8"))
         return Perceptron({f: {int(c): w for c, w in ws.items()} for f, ws in raw.items()})
-    except (OSError, ValueError, AttributeError):
+    except (ValueError, AttributeError, TypeError):
         return None
-
-
-def _save(model: Perceptron, path: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.NamedTemporaryFile("w", dir=path.parent, delete=False, suffix=".tmp") as fh:
-        json.dump(model.weights, fh)
-    os.replace(fh.name, path)
 
 
 def _averaged_run(
