@@ -112,7 +112,7 @@ def cmd_kb_check(args: argparse.Namespace) -> int:
     """Validate the knowledge base; list every problem with file, entry and field."""
     from bot.kbcheck import check
 
-    problems, summary = check(args.knowledge)
+    problems, summary = check(args.knowledge, args.settings.cache_dir)
     for problem in problems:
         print(problem)
     print(summary, file=sys.stderr if problems else sys.stdout)

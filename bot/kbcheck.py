@@ -17,12 +17,15 @@ from bot.matcher import OUTSIDE_NOTE, Matcher
 from bot.normalize import strip_slack
 
 
-def check(directory: Path | None = None) -> tuple[list[Problem], str]:
-    """Every problem found, and a one-line summary."""
+def check(
+    directory: Path | None = None, cache_dir: Path | None = None
+) -> tuple[list[Problem], str]:
+    """Every problem found, and a one-line summary (`cache_dir`: where the matcher's fit is
+    kept, so a second check does not refit)."""
     kb, problems = load_with_problems(directory)
     if kb.entries:
         problems.extend(duplicate_phrasings(kb, out_of_scope_file(directory)))
-        problems.extend(indistinct_phrasings(kb))
+        problems.extend(indistinct_phrasings(kb, cache_dir))
     if problems:
         return problems, f"{len(problems)} problem(s) in the knowledge base"
     phrasings = sum(len(e.phrasings) for e in kb.entries.values())
@@ -52,10 +55,10 @@ def duplicate_phrasings(kb: KnowledgeBase, outside: str) -> list[Problem]:
     return problems
 
 
-def indistinct_phrasings(kb: KnowledgeBase) -> list[Problem]:
+def indistinct_phrasings(kb: KnowledgeBase, cache_dir: Path | None = None) -> list[Problem]:
     """Phrasings the matcher does not answer with their own entry (or that the out-of-scope
     examples capture)."""
-    matcher = Matcher(kb)
+    matcher = Matcher(kb, cache_dir)
     problems = []
     for entry in kb.entries.values():
         for field, text in _fields(entry.phrasings):
