@@ -43,6 +43,7 @@ than an even 0.5 is the one value here set by measuring question sets (README, "
 works")."""
 RIDGE = 30.0  # L2 penalty on the standardised weights
 SCORE_FLOOR = 0.40  # below this top score nothing is answered (nor offered as "did you mean")
+EXACT = 0.97  # a phrasing matched this closely is the entry, whatever else scores
 CLOSE = 0.03  # a runner-up this close to the top score makes a "did you mean"
 NEWTON_STEPS = 25
 
@@ -120,17 +121,20 @@ def fit(samples: Sequence[Sample]) -> Decider:
     return Decider(tuple(weights[1:]), weights[0], means, scales)
 
 
+def exactly(top: float, runner_up: float) -> bool:
+    """The top entry (scores out of 100) matched a phrasing exactly, and it alone did: two
+    exact matches are a "did you mean"."""
+    return top >= 100 * EXACT > runner_up
+
+
 def _standardisation(samples: Sequence[Sample]) -> tuple[tuple[float, ...], tuple[float, ...]]:
-    n = max(1, len(samples))
-    columns = list(zip(*(s.features for s in samples), strict=True)) or [()] * len(FEATURES)
-    means = tuple(sum(c) / n for c in columns) if samples else (0.0,) * len(FEATURES)
-    scales = (
-        tuple(
-            math.sqrt(sum((x - m) ** 2 for x in c) / n) or 1.0
-            for c, m in zip(columns, means, strict=True)
-        )
-        if samples
-        else (1.0,) * len(FEATURES)
+    if not samples:
+        return (0.0,) * len(FEATURES), (1.0,) * len(FEATURES)
+    columns = list(zip(*(s.features for s in samples), strict=True))
+    means = tuple(sum(c) / len(samples) for c in columns)
+    scales = tuple(
+        math.sqrt(sum((x - m) ** 2 for x in c) / len(samples)) or 1.0
+        for c, m in zip(columns, means, strict=True)
     )
     return means, scales
 

@@ -116,7 +116,8 @@ def _outcome(ranker: Ranker, question: str, expected: str | None) -> Outcome:
     if top == ranker.outside:
         return Outcome(expected, None, None)
     top_id = ranker.entry_id(top)
-    if top_score >= 97.0:
+    runner_up = ranking.scores[1][0] if len(ranking.scores) > 1 else 0.0
+    if decide.exactly(top_score, runner_up):  # answered whatever the model says
         return Outcome(expected, top_id, None)
     sample = Sample(ranking.features, top_id == expected)
     return Outcome(expected, top_id, sample)

@@ -43,7 +43,7 @@ from typing import Any
 
 from rapidfuzz import fuzz, process, utils
 
-from bot import fit
+from bot import decide, fit
 from bot.answers import Answer, Status, Suggestion
 from bot.decide import FEATURES, NEVER, SCORE_FLOOR, Decider
 from bot.entities import (
@@ -74,7 +74,7 @@ OUTSIDE_NOTE = (
     "settings."
 )
 PHRASE_CUTOFF = 30.0
-EXACT = 97.0  # a phrasing matched this closely is the entry, whatever else scores
+EXACT = 100 * decide.EXACT
 SHORTLIST = 7
 POSTINGS = 400
 RERANK = 5
@@ -275,9 +275,7 @@ class Matcher:
 
     def ask(self, question: str) -> Answer:
         """Decide: answered (sure), ambiguous (close runners-up), or no_match."""
-        text = strip_slack(question, for_matching=True)
-        words = canonical_words(text)
-        entities = extract(text, self.kb.ports, words)
+        text, words, entities = self._read(question)
         port_answer = self._port_question(question, words, entities)
         if port_answer:
             return port_answer
@@ -286,12 +284,16 @@ class Matcher:
     def held_out(self, question: str) -> Ranking | None:
         """The ranking the decision sees for `question`, or None when the question never
         reaches the decision (a bare port); for fitting the decision (`bot.fit`)."""
-        text = strip_slack(question, for_matching=True)
-        words = canonical_words(text)
-        entities = extract(text, self.kb.ports, words)
+        text, words, entities = self._read(question)
         if self._port_question(question, words, entities):
             return None
         return self.rank(text, words, entities)
+
+    def _read(self, question: str) -> tuple[str, list[str], Entities]:
+        """The question without Slack markup, its canonical words, and its entities."""
+        text = strip_slack(question, for_matching=True)
+        words = canonical_words(text)
+        return text, words, extract(text, self.kb.ports, words)
 
     def entry_id(self, index: int) -> str:
         return self.entries[index].id
@@ -531,9 +533,11 @@ class Matcher:
                 question, "no_match", top_score, None, suggestions, entities.ports, OUTSIDE_NOTE
             )
         runner_up = ranked[1][0] if len(ranked) > 1 else 0.0
-        exact = top_score >= EXACT > runner_up  # two exact matches are a "did you mean"
-        sure = exact or self._alone(ranked, entities) or self.decider.sure(ranking.features)
-        if ranked and sure:
+        if ranked and (
+            decide.exactly(top_score, runner_up)
+            or self._alone(ranked[0][1], runner_up, entities)
+            or self.decider.sure(ranking.features)
+        ):
             entry = self.entries[ranked[0][1]]
             return self._answer(question, "answered", top_score, entry, (), entities.ports)
         if top_score < SUGGEST_AT:
@@ -561,12 +565,11 @@ class Matcher:
             return suggestions
         return (*suggestions[: MAX_SUGGESTIONS - 1], Suggestion(entry, round(score, 1)))
 
-    def _alone(self, ranked: list[tuple[float, int]], entities: Entities) -> bool:
+    def _alone(self, top: int, runner_up: float, entities: Entities) -> bool:
         """The entry of the question's one port, and no other entry shares a word with the
         question ("saw 143 in a pcap, what is it"): nothing else is a plausible answer."""
-        runner_up = ranked[1][0] if len(ranked) > 1 else 0.0
         ports = entities.ports
-        return len(ports) == 1 and self.home.get(ports[0]) == ranked[0][1] and runner_up == 0.0
+        return len(ports) == 1 and self.home.get(ports[0]) == top and runner_up == 0.0
 
     def _features(
         self,
