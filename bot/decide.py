@@ -21,7 +21,7 @@ FEATURES = (
     "port_anchored",  # it is about a port the question names
     "anchored",  # it shares a protocol word (smtp, imap, starttls...) with the question
     "related",  # the runner-up is one of its related entries
-    "off_settings",  # a provider entry, and the question is not about mail settings
+    "off_settings",  # a provider's settings entry, and the question is not about mail settings
     "phrase",  # its nearest phrasing's rapidfuzz score, 0-1
     "cosine",  # its TF-IDF cosine with the question, 0-1
     "unknown",  # share of the question's terms the base has never seen

@@ -91,7 +91,8 @@ class Engine:
         if provider is None:
             return self.matcher.ask(question)
         if not provider.known:
-            return Answer(question, "no_match", 0.0, None, (), (), provider.unknown_note())
+            unknown = Answer(question, "no_match", 0.0, None, (), (), provider.unknown_note())
+            return self._about(provider, question) or unknown
         answer = self.entry_answer(provider.entry_id)
         if answer is None:
             return self.matcher.ask(question)

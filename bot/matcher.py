@@ -181,6 +181,9 @@ class Matcher:
             }
         )
         self.provider_subjects = frozenset(kb.subjects) & frozenset(kb.providers)
+        self.settings_entries = frozenset(p.entry for p in kb.providers.values() if p.entry)
+        """The providers' settings entries (Gmail's, Outlook's): they answer a question naming
+        their provider only when it is about mail settings, not its calendar or licences."""
         self.entries: list[Entry] = sorted(kb.entries.values(), key=lambda e: e.id)
         self.outside: int | None = None
         if kb.out_of_scope:
@@ -501,7 +504,7 @@ class Matcher:
         """Ports, concepts and providers: agreement lifts an entry, contradiction sinks it. An
         entry about other ports sinks by PORT_MISMATCH shared among its ports, so the 465 entry
         sinks for a 587 question while a general entry listing many ports barely moves. A named
-        provider lifts its entry only when the question is about `mail` settings."""
+        provider lifts its settings entry only when the question is about `mail` settings."""
         adjust = 0.0
         asked = set(entities.ports)
         if asked:
@@ -599,7 +602,7 @@ class Matcher:
             "anchored": float(bool(entities.concepts & ANCHORS & self.mentions[top])),
             "related": float(related),
             "off_settings": float(
-                bool(about & self.provider_subjects) and not _about_mail_settings(entities)
+                entry.id in self.settings_entries and not _about_mail_settings(entities)
             ),
             "phrase": detail.phrase.get(top, 0.0) / 100,
             "cosine": detail.cosine.get(top, 0.0),

@@ -118,6 +118,14 @@ def test_a_choice_between_ports_offers_the_choosing_entry(engine: Engine, questi
         ("nodemailer secure true or false for 587?", "nodemailer-secure-option"),
         ("postfix relayhost needs a login, where does the password go", "postfix-relayhost-sasl"),
         ("dovecot: how do I make 993 the only way in", "dovecot-ssl-ports"),
+        (
+            "google account shows no app passwords page even with 2-step on, why",
+            "gmail-app-password-missing",
+        ),
+        (
+            "m365 app password still allowed when conditional access enforces mfa?",
+            "microsoft-365-app-passwords",
+        ),
     ],
 )
 def test_a_named_product_gets_the_entry_about_it(

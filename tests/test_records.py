@@ -129,6 +129,17 @@ def test_a_provider_without_reviewed_servers_is_an_honest_no(engine: Engine) -> 
     assert "https://www.zoho.com/mail/help/" in answer.note
 
 
+def test_a_provider_without_reviewed_servers_yields_to_an_entry_about_it(engine: Engine) -> None:
+    """Zoho's record holds no servers, but an entry explains its data centres' hosts."""
+    answer = engine.ask(
+        "our zoho account was opened on zoho.eu, which smtp server name applies to us"
+    )
+    assert (answer.status, answer.entry and answer.entry.id) == (
+        "answered",
+        "zoho-mail-data-centre",
+    )
+
+
 def test_ispdb_fills_a_reviewed_record_without_servers(engine: Engine) -> None:
     """AOL's record holds its sign-in facts but no servers: the ISPDB's servers answer, the
     ISPDB is cited and the answer says the servers are unreviewed."""
