@@ -28,6 +28,11 @@ _NOT_SETTINGS = re.compile(
     r"dashboard|teammate|unsubscribe|campaign|deliverability|spam|blacklist|blocklist)\b",
     re.IGNORECASE,
 )
+_TROUBLE = re.compile(
+    r"\b(error|errors|fail\w*|e?conn\w*|refused|reject\w*|e?time[sd]?\s?out|timing\s+out|bounced?|denied|"
+    r"not\s+working|doesn'?t\s+work|stuck|hangs?)\b",
+    re.IGNORECASE,
+)
 BLOCKED_ENTRY = "port-25-blocked"
 AUTH_ENTRY = "smtp-auth-errors"
 # Codes that mean "not allowed" in general, and an authentication or relay problem when the
@@ -142,13 +147,17 @@ class Engine:
     def settings_question(self, question: str, named: Provider | None) -> Provider | None:
         """The record a question asks the settings of: it names the provider, asks about
         settings or a protocol, names no port number (that is a question about the port),
-        and is about nothing the settings do not answer. Providers whose curated entry the
-        matcher knows (`entry:`) are left to the matcher. `named`: the provider it names."""
+        and is about nothing the settings do not answer; a port number counts only beside one of
+        the provider's own servers ("smtp.mail.yahoo.com on 465 or 587?"). Providers whose
+        curated entry the matcher knows (`entry:`) are left to the matcher. `named`: the
+        provider it names."""
+        if named is None or named.entry:
+            return None
         if not _SETTINGS_WORDS.search(question) or _NOT_SETTINGS.search(question):
             return None
-        if _PORT_NUMBER.search(question):
+        if _PORT_NUMBER.search(question) and not _names_a_server(question, named):
             return None
-        return named if named is not None and not named.entry else None
+        return named
 
     def settings(self, query: str) -> Found | None:
         """The record a `settings` query names (a provider, an address or a domain)."""
@@ -201,3 +210,14 @@ class Engine:
         return PortCard(
             port=port, info=info, entry=self.kb.entry_for_port(port), note=self.kb.port_note(port)
         )
+
+
+def _names_a_server(question: str, provider: Provider) -> bool:
+    """The question names one of the provider's servers, asks about settings in its own words
+    and reports no trouble: a port beside that server asks its settings."""
+    if _TROUBLE.search(question):
+        return False
+    hosts = {server.host.lower() for server in provider.servers}
+    named = {host for host, _ in _MAIL_HOST.findall(question.lower())}
+    outside_hosts = _MAIL_HOST.sub(" ", question)  # "imap" in imap.fastmail.com asks nothing
+    return bool(named & hosts) and bool(_SETTINGS_WORDS.search(outside_hosts))

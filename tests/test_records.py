@@ -99,6 +99,8 @@ def test_duplicate_record_ids_are_refused(tmp_path: Path) -> None:
         ("icloud imap server for outlook", "settings-icloud"),
         ("Brevo SMTP host and login?", "settings-brevo"),
         ("fastmail incoming server", "settings-fastmail"),
+        ("outgoing for yahoo in outlook: smtp.mail.yahoo.com with 587 or 465?", "settings-yahoo"),
+        ("brevo smtp host is smtp-relay.brevo.com on 587, right?", "settings-brevo"),
     ],
 )
 def test_settings_questions_are_answered_from_records(
@@ -115,6 +117,8 @@ def test_settings_questions_are_answered_from_records(
         "sendgrid docs mention port 2525, is that official?",
         "how do i add an SPF record for sendgrid",
         "mailgun vs sendgrid which is cheaper",
+        "smtp.mail.yahoo.com 465 keeps timing out from the office",
+        "firewall shows traffic to imap.fastmail.com on 993, what is it",
     ],
 )
 def test_other_questions_naming_a_provider_go_to_the_matcher(engine: Engine, question: str) -> None:
