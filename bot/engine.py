@@ -30,7 +30,7 @@ _NOT_SETTINGS = re.compile(
 )
 _TROUBLE = re.compile(
     r"\b(error|errors|fail\w*|e?conn\w*|refused|reject\w*|e?time[sd]?\s?out|timing\s+out|bounced?|denied|"
-    r"not\s+working|doesn'?t\s+work|stuck|hangs?)\b",
+    r"(?:not|stopped)\s+working|doesn'?t\s+work|stuck|hangs?)\b",
     re.IGNORECASE,
 )
 BLOCKED_ENTRY = "port-25-blocked"
@@ -146,14 +146,16 @@ class Engine:
 
     def settings_question(self, question: str, named: Provider | None) -> Provider | None:
         """The record a question asks the settings of: it names the provider, asks about
-        settings or a protocol, names no port number (that is a question about the port),
-        and is about nothing the settings do not answer; a port number counts only beside one of
-        the provider's own servers ("smtp.mail.yahoo.com on 465 or 587?"). Providers whose
+        settings or a protocol, reports no trouble and is about nothing the settings do not
+        answer. A port number makes it a question about the port, unless it stands beside one
+        of the provider's own servers ("smtp.mail.yahoo.com on 465 or 587?"). Providers whose
         curated entry the matcher knows (`entry:`) are left to the matcher. `named`: the
         provider it names."""
         if named is None or named.entry:
             return None
         if not _SETTINGS_WORDS.search(question) or _NOT_SETTINGS.search(question):
+            return None
+        if _TROUBLE.search(question):  # "yandex app password stopped working"
             return None
         if _PORT_NUMBER.search(question) and not _names_a_server(question, named):
             return None
@@ -213,10 +215,8 @@ class Engine:
 
 
 def _names_a_server(question: str, provider: Provider) -> bool:
-    """The question names one of the provider's servers, asks about settings in its own words
-    and reports no trouble: a port beside that server asks its settings."""
-    if _TROUBLE.search(question):
-        return False
+    """The question names one of the provider's servers and asks about settings in its own
+    words: a port beside that server asks its settings."""
     hosts = {server.host.lower() for server in provider.servers}
     named = {host for host, _ in _MAIL_HOST.findall(question.lower())}
     outside_hosts = _MAIL_HOST.sub(" ", question)  # "imap" in imap.fastmail.com asks nothing
