@@ -127,24 +127,22 @@ def _fold(
     kb: KnowledgeBase, fold: int, folds: int
 ) -> tuple[KnowledgeBase, list[tuple[str, str | None]]]:
     """The base without fold `fold`'s alternates and out-of-scope examples, and those."""
-    rng = random.Random(SEED)
     held: list[tuple[str, str | None]] = []
     entries = {}
-    for entry_id in sorted(kb.entries):
-        entry = kb.entries[entry_id]
-        kept, left = _split(list(entry.alternates), fold, folds, rng)
+    for entry_id, entry in kb.entries.items():
+        kept, left = _split(list(entry.alternates), fold, folds, entry_id)
         entries[entry_id] = dataclasses.replace(entry, alternates=tuple(kept))
         held += [(text, entry_id) for text in left]
-    kept, left = _split(list(kb.out_of_scope), fold, folds, rng)
+    kept, left = _split(list(kb.out_of_scope), fold, folds, "out-of-scope")
     held += [(text, None) for text in left]
     return dataclasses.replace(kb, entries=entries, out_of_scope=tuple(kept), port_entries={}), held
 
 
-def _split(
-    items: list[str], fold: int, folds: int, rng: random.Random
-) -> tuple[list[str], list[str]]:
+def _split(items: list[str], fold: int, folds: int, owner: str) -> tuple[list[str], list[str]]:
+    """Fold `fold` of `items` and the rest. Each owner's shuffle has its own seed, so adding or
+    editing one entry leaves every other entry's folds as they were."""
     order = list(range(len(items)))
-    rng.shuffle(order)
+    random.Random(f"{SEED}:{owner}").shuffle(order)
     left = {i for rank, i in enumerate(order) if rank % folds == fold}
     return [t for i, t in enumerate(items) if i not in left], [
         t for i, t in enumerate(items) if i in left
