@@ -28,7 +28,7 @@ from bot.knowledge import (
 )
 
 CODES_FILE = "records/codes.yaml"
-PROVIDER_NAMES = {"microsoft-365": "Microsoft 365", "gmail": "Gmail"}
+PROVIDER_NAMES = {"microsoft-365": "Microsoft 365", "gmail": "Gmail", "yahoo": "Yahoo"}
 KINDS = ("reply", "enhanced", "client")
 CODE_FIELDS = (
     "code",
