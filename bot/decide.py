@@ -42,7 +42,7 @@ held-out phrasings, which lose a quarter of their entry's phrasings to the fold;
 than an even 0.5 is the one value here set by measuring question sets (README, "How matching
 works")."""
 RIDGE = 30.0  # L2 penalty on the standardised weights
-SCORE_FLOOR = 0.40  # below this top score nothing is answered (nor offered as "did you mean")
+SCORE_FLOOR = 0.32  # below this top score nothing is answered (unless it is about the port)
 EXACT = 0.97  # a phrasing matched this closely is the entry, whatever else scores
 CLOSE = 0.03  # a runner-up this close to the top score makes a "did you mean"
 NEWTON_STEPS = 25
@@ -104,20 +104,21 @@ NEVER = Decider((0.0,) * len(FEATURES), -100.0, (0.0,) * len(FEATURES), (1.0,) *
 
 @dataclass(frozen=True, slots=True)
 class Sample:
-    """One held-out question: its ranking's features, and whether the top entry was right
-    (for an out-of-scope example, every answer is wrong)."""
+    """One held-out question: its ranking's features, whether the top entry was right (for
+    an out-of-scope example, every answer is wrong), and its weight in the fit."""
 
     features: tuple[float, ...]
     right: bool
+    weight: float = 1.0
 
 
 def fit(samples: Sequence[Sample]) -> Decider:
-    """Fit the weights: ridge logistic regression by Newton's method."""
+    """Fit the weights: weighted ridge logistic regression by Newton's method."""
     means, scales = _standardisation(samples)
     rows = [
         [(x - m) / s for x, m, s in zip(t.features, means, scales, strict=True)] for t in samples
     ]
-    weights = _newton(rows, [1.0 if t.right else 0.0 for t in samples])
+    weights = _newton(rows, [1.0 if t.right else 0.0 for t in samples], [t.weight for t in samples])
     return Decider(tuple(weights[1:]), weights[0], means, scales)
 
 
@@ -139,20 +140,20 @@ def _standardisation(samples: Sequence[Sample]) -> tuple[tuple[float, ...], tupl
     return means, scales
 
 
-def _newton(rows: list[list[float]], labels: list[float]) -> list[float]:
-    """Ridge logistic regression by Newton's method: [bias, w1, ..., wk]."""
+def _newton(rows: list[list[float]], labels: list[float], weights: list[float]) -> list[float]:
+    """Weighted ridge logistic regression by Newton's method: [bias, w1, ..., wk]."""
     k = len(FEATURES) + 1
     beta = [0.0] * k
     for _ in range(NEWTON_STEPS):
         gradient = [0.0] * k
         hessian = [[0.0] * k for _ in range(k)]
-        for row, y in zip(rows, labels, strict=True):
+        for row, y, c in zip(rows, labels, weights, strict=True):
             x = [1.0, *row]
             z = sum(b * v for b, v in zip(beta, x, strict=True))
             p = 1.0 / (1.0 + math.exp(-max(-30.0, min(30.0, z))))
-            w = p * (1.0 - p)
+            w = c * p * (1.0 - p)
             for i in range(k):
-                gradient[i] += (y - p) * x[i]
+                gradient[i] += c * (y - p) * x[i]
                 xi = w * x[i]
                 for j in range(i, k):
                     hessian[i][j] += xi * x[j]

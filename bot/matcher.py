@@ -45,7 +45,7 @@ from rapidfuzz import fuzz, process, utils
 
 from bot import decide, fit
 from bot.answers import Answer, Status, Suggestion
-from bot.decide import FEATURES, NEVER, SCORE_FLOOR, Decider
+from bot.decide import FEATURES, NEVER, Decider
 from bot.entities import (
     CONCEPTS,
     FAMILIES,
@@ -63,7 +63,7 @@ from bot.subjects import SubjectFinder
 
 OPINION_WEIGHT = 30.0
 TRAIN_LIMIT = 20_000  # phrasings; a larger base is matched without the second opinion
-SUGGEST_AT = 100 * SCORE_FLOOR
+SUGGEST_AT = 40.0  # a top score this high makes a "did you mean" rather than nothing
 SUGGEST_WITHIN = 12.0
 MAX_SUGGESTIONS = 3
 FAVOURITE_FLOOR = 20.0  # the second opinion's choice is offered from this score

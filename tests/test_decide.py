@@ -53,6 +53,15 @@ def test_the_fitted_probability_is_calibrated_on_its_samples() -> None:
     assert sum(s.right for s in answered) / len(answered) > 0.9
 
 
+def test_a_heavier_sample_counts_more() -> None:
+    """Out-of-scope examples weigh more in the fit: weighting the wrong answers lowers the
+    probability the same ranking gets."""
+    samples = _samples()
+    heavy = [s if s.right else dataclasses.replace(s, weight=10.0) for s in samples]
+    middle = _sample(0.55, 0.15, True).features
+    assert decide.fit(heavy).probability(middle) < decide.fit(samples).probability(middle)
+
+
 def test_a_decider_survives_its_json_and_refuses_other_features() -> None:
     decider = decide.fit(_samples())
     raw = json.loads(json.dumps(decider.as_json()))
@@ -86,6 +95,16 @@ def test_every_alternate_and_example_is_held_out_exactly_once(kb: KnowledgeBase)
     expected = [(a, e.id) for e in kb.entries.values() for a in e.alternates]
     expected += [(q, None) for q in kb.out_of_scope]
     assert sorted(seen, key=str) == sorted(expected, key=str)
+
+
+def test_adding_an_entry_leaves_the_other_entries_folds_alone(kb: KnowledgeBase) -> None:
+    first = next(iter(kb.entries.values()))
+    extra = dataclasses.replace(first, id="aaa-new-entry")
+    bigger = dataclasses.replace(kb, entries={"aaa-new-entry": extra, **kb.entries})
+    for fold in range(fit.FOLDS):
+        before = set(fit._fold(kb, fold, fit.FOLDS)[1])
+        after = {(t, e) for t, e in fit._fold(bigger, fold, fit.FOLDS)[1] if e != "aaa-new-entry"}
+        assert before == after
 
 
 def test_the_fit_is_cached_by_the_knowledge_base(kb: KnowledgeBase, tmp_path: Path) -> None:
