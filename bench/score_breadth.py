@@ -8,7 +8,8 @@ useful answers (answered with an acceptable id), wrong or off-target answers (an
 another id, or answered at all when nothing covers the question), and off-topic questions
 answered.
 
-Run: python bench/score_breadth.py [--cmd ".venv/bin/mailport ask --json"] [--show-wrong]
+Run: python bench/score_breadth.py [--set bench/questions-breadth2.yaml]
+     [--cmd ".venv/bin/mailport ask --json"] [--show-wrong]
 Goals (breadth issue): coverage >= 90%, useful >= 85%, wrong or off-target <= 3%.
 """
 
@@ -31,8 +32,9 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--cmd", default=f"{sys.executable} -m bot ask --json")
     parser.add_argument("--show-wrong", action="store_true")
+    parser.add_argument("--set", type=Path, default=QUESTIONS, help="a labelled breadth set")
     args = parser.parse_args()
-    cases = yaml.safe_load(QUESTIONS.read_text(encoding="utf-8"))
+    cases = yaml.safe_load(args.set.read_text(encoding="utf-8"))
     lines = [" ".join(str(c["q"]).split()) for c in cases]
     run = subprocess.run(
         shlex.split(args.cmd), input="\n".join(lines) + "\n", capture_output=True, text=True
