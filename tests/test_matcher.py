@@ -114,7 +114,7 @@ def test_a_choice_between_ports_offers_the_choosing_entry(engine: Engine, questi
     ("question", "entry_id"),
     [
         ("465 or 587 for django", "django-email-tls-ssl"),
-        ("which one for the scanner, 465 or 587", "printer-scan-to-email-tls"),
+        ("which port for the scanner's scan to email, 465 or 587", "printer-scan-to-email-tls"),
         ("nodemailer secure true or false for 587?", "nodemailer-secure-option"),
         ("postfix relayhost needs a login, where does the password go", "postfix-relayhost-sasl"),
         ("dovecot: how do I make 993 the only way in", "dovecot-ssl-ports"),
