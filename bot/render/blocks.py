@@ -262,6 +262,8 @@ def ambiguous_message(answer: Answer) -> Message:
         *sections(listed),
         _suggestion_buttons(options),
     ]
+    if answer.checks:  # a host the question names can be checked whichever answer it wants
+        blocks.append(run_check_actions(answer.checks))
     if answer.note:
         blocks.append(_context(escape(answer.note)))
     text = "Did you mean one of these? " + " | ".join(
@@ -280,6 +282,8 @@ def no_match_message(answer: Answer) -> Message:
         blocks.append(port_table(answer.ports))
     if answer.suggestions:
         blocks += [*sections("Nearest topics I do know:"), _suggestion_buttons(answer.suggestions)]
+    if answer.checks:
+        blocks.append(run_check_actions(answer.checks))
     blocks += sections(CAPABILITIES)
     blocks.append(_context(NOTED))
     text = _with_table(opening + (f" {escape(answer.note)}" if answer.note else ""), answer.ports)

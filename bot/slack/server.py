@@ -155,8 +155,12 @@ async def run(settings: Settings, socket: bool) -> None:
     A signal cancels this task wherever it is, including a Socket Mode connection still
     retrying to reach Slack; the context managers then close the server and drain replies.
     """
-    engine = Engine.load(settings.knowledge_dir, settings.cache_dir)
-    store = ResilientStore(SQLiteStore(settings.db_path))
+    store = ResilientStore(SQLiteStore(settings.db_path))  # a bad database fails before indexing
+    try:
+        engine = Engine.load(settings.knowledge_dir, settings.cache_dir)
+    except BaseException:
+        await store.close()
+        raise
     main = asyncio.current_task()
     assert main is not None
     loop = asyncio.get_running_loop()
