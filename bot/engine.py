@@ -29,7 +29,7 @@ _NOT_SETTINGS = re.compile(
     re.IGNORECASE,
 )
 _TROUBLE = re.compile(
-    r"\b(error|errors|fail\w*|e?conn\w*|refused|reject\w*|e?time[sd]?\s?out|timing\s+out|bounced?|denied|"
+    r"\b(error|errors|fail\w*|econn\w+|refused|reject\w*|e?time[sd]?\s?out|timing\s+out|bounced?|denied|"
     r"(?:not|stopped)\s+working|doesn'?t\s+work|stuck|hangs?)\b",
     re.IGNORECASE,
 )
@@ -96,8 +96,9 @@ class Engine:
         if provider is None:
             return self.matcher.ask(question)
         if not provider.known:
-            unknown = Answer(question, "no_match", 0.0, None, (), (), provider.unknown_note())
-            return self._about(provider, question) or unknown
+            return self._about(provider, question) or Answer(
+                question, "no_match", 0.0, None, (), (), provider.unknown_note()
+            )
         answer = self.entry_answer(provider.entry_id)
         if answer is None:
             return self.matcher.ask(question)

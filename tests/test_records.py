@@ -97,6 +97,7 @@ def test_duplicate_record_ids_are_refused(tmp_path: Path) -> None:
         ("sendgird smtp settings", "settings-sendgrid"),
         ("what's the smtp server for mailgun eu?", "settings-mailgun"),
         ("icloud imap server for outlook", "settings-icloud"),
+        ("icloud connection settings for outlook", "settings-icloud"),
         ("Brevo SMTP host and login?", "settings-brevo"),
         ("fastmail incoming server", "settings-fastmail"),
         ("outgoing for yahoo in outlook: smtp.mail.yahoo.com with 587 or 465?", "settings-yahoo"),
