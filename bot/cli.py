@@ -149,19 +149,32 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 def cmd_report(args: argparse.Namespace) -> int:
     """Print the most asked unanswered questions and the most down-voted answers."""
-    from bot.render import text as render_text
-    from bot.store import SQLiteDB
+    import asyncio
 
-    path = args.settings.db_path
-    if not path.exists():
-        print(f"No feedback yet: {path} does not exist (set MAILPORT_DB to the bot's database).")
+    from bot.render import text as render_text
+    from bot.store import StoreError, open_store
+
+    settings = args.settings
+    if not settings.db_url and not settings.db_path.exists():
+        print(
+            f"No feedback yet: {settings.db_path} does not exist "
+            "(set MAILPORT_DB to the bot's database)."
+        )
         return EXIT_OK
-    store = SQLiteDB(path)
-    try:
-        unanswered, downvoted = store.top_unanswered(args.limit), store.most_downvoted(args.limit)
-    finally:
-        store.close()
-    print(render_text.curator_report(unanswered, downvoted))
+
+    async def read() -> str:
+        store = await open_store(settings.db_path, settings.db_url, wait=True)
+        try:
+            unanswered = await store.top_unanswered(args.limit)
+            return render_text.curator_report(unanswered, await store.most_downvoted(args.limit))
+        except Exception as exc:  # whatever the driver raises mid-read: one line, no trace
+            raise StoreError(
+                f"MAILPORT_DB: reading it failed ({exc or type(exc).__name__})"
+            ) from None
+        finally:
+            await store.close()
+
+    print(asyncio.run(read()))
     return EXIT_OK
 
 

@@ -10,6 +10,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
+from urllib.parse import urlsplit
 
 T = TypeVar("T")
 
@@ -25,6 +26,8 @@ class Settings:
     knowledge_dir: Path | None = None
     cache_dir: Path | None = None
     db_path: Path = Path("mailport.db")
+    db_url: str = ""
+    """A `postgresql://` URL: the store shared by several instances, in place of `db_path`."""
     slack_bot_token: str = ""
     slack_signing_secret: str = ""
     slack_app_token: str = ""
@@ -39,6 +42,8 @@ class Settings:
     check_concurrency: int = 10
     check_user_limit: int = 5
     check_user_window: float = 600.0
+    check_team_limit: int = 60
+    """Live checks one workspace may run per `check_user_window`, all its users together."""
     check_cache_ttl: float = 300.0
     helo_name: str = "mailport.invalid"
     check_ca_file: Path | None = None
@@ -50,10 +55,12 @@ class Settings:
         """Read and validate `MAILPORT_*`, `SLACK_*` and `PORT` from `env` (default os.environ)."""
         env = os.environ if env is None else env
         read = _Reader(env)
+        db = read("MAILPORT_DB", _database, _DEFAULT_DB)
         return cls(
             knowledge_dir=read("MAILPORT_KNOWLEDGE", Path, None),
             cache_dir=read("MAILPORT_CACHE_DIR", Path, _default_cache(env)),
-            db_path=read("MAILPORT_DB", Path, Path("mailport.db")),
+            db_path=db if isinstance(db, Path) else Path("mailport.db"),
+            db_url=db if isinstance(db, str) else "",
             slack_bot_token=read("SLACK_BOT_TOKEN", _prefixed("xoxb-"), ""),
             slack_signing_secret=read("SLACK_SIGNING_SECRET", str, ""),
             slack_app_token=read("SLACK_APP_TOKEN", _prefixed("xapp-"), ""),
@@ -68,6 +75,7 @@ class Settings:
             check_concurrency=read("MAILPORT_CHECK_CONCURRENCY", _bounded_int(1, 1000), 10),
             check_user_limit=read("MAILPORT_CHECK_USER_LIMIT", _bounded_int(1, 10000), 5),
             check_user_window=read("MAILPORT_CHECK_USER_WINDOW", _positive, 600.0),
+            check_team_limit=read("MAILPORT_CHECK_TEAM_LIMIT", _bounded_int(1, 100_000), 60),
             check_cache_ttl=read("MAILPORT_CHECK_CACHE_TTL", _non_negative, 300.0),
             helo_name=read("MAILPORT_HELO_NAME", str, "mailport.invalid"),
             check_ca_file=read("MAILPORT_CHECK_CA_FILE", _ca_file, None),
@@ -120,6 +128,29 @@ def _url(raw: str) -> str:
     if not raw.startswith(("http://", "https://")):
         raise ValueError("expected an http:// or https:// URL")
     return raw if raw.endswith("/") else raw + "/"
+
+
+POSTGRES_SCHEMES = ("postgresql", "postgres")
+_DEFAULT_DB: Path | str = Path("mailport.db")
+
+
+def _database(raw: str) -> Path | str:
+    """A SQLite file's path, or a PostgreSQL URL with a host and a database name."""
+    scheme = raw.partition("://")[0].lower()
+    if scheme not in POSTGRES_SCHEMES:
+        if "://" in raw:
+            raise ValueError(f"expected a file path or a postgresql:// URL, got {scheme}://")
+        return Path(raw)
+    try:
+        parts = urlsplit(raw)
+        port = parts.port
+    except ValueError as exc:
+        raise ValueError(f"not a valid postgresql:// URL ({exc})") from None
+    if not parts.hostname or not parts.path.strip("/"):
+        raise ValueError("expected postgresql://user:password@host:port/database")
+    if port == 0:
+        raise ValueError("the port must be 1-65535")
+    return raw
 
 
 def _bounded_int(low: int, high: int) -> Callable[[str], int]:

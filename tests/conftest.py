@@ -1,10 +1,15 @@
 """Say at the start and at the end of a run what it could not test on this machine: the
 quality gate without the shared question set, the Postfix/Dovecot tests without root or the
-Debian packages. Those tests are skipped with the reason here (in CI they fail instead)."""
+Debian packages, the PostgreSQL tests without Debian's postgresql. Those tests are skipped
+with the reason here (in CI they fail instead)."""
 
 from __future__ import annotations
 
+import os
+from collections.abc import Iterator
+
 import mail_instances
+import pg_instance
 import pytest
 from shared_eval import SHARED
 
@@ -17,6 +22,22 @@ def engine() -> Engine:
     return Engine.load()
 
 
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[pg_instance.Postgres]:
+    """One private PostgreSQL server for the whole run (tests make their own databases)."""
+    problem = pg_instance.missing()
+    if problem and not os.environ.get("CI"):
+        pytest.skip(f"PostgreSQL tests skipped: {problem}")
+    server = pg_instance.Postgres()
+    try:
+        server.start()
+    except BaseException:
+        server.remove()
+        raise
+    yield server
+    server.remove()
+
+
 def _not_run() -> list[str]:
     gaps = []
     if not (SHARED / "dev.yaml").is_file():
@@ -24,13 +45,16 @@ def _not_run() -> list[str]:
     problem = mail_instances.missing()
     if problem:
         gaps.append(f"Postfix/Dovecot live-check tests: {problem}")
+    problem = pg_instance.missing()
+    if problem:
+        gaps.append(f"PostgreSQL store tests: {problem}")
     return gaps
 
 
 def pytest_report_header() -> list[str]:
     gaps = _not_run()
     if not gaps:
-        return ["mailport: quality gate and private Postfix/Dovecot tests will run"]
+        return ["mailport: quality gate, private Postfix/Dovecot and PostgreSQL tests will run"]
     return [f"mailport: WILL NOT RUN {gap}" for gap in gaps]
 
 

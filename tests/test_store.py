@@ -1,4 +1,5 @@
-"""The stores: the same behaviour from SQLite and from memory; SQLite's schema and faults."""
+"""The stores: the same behaviour from SQLite, PostgreSQL and memory; SQLite's schema and faults
+(PostgreSQL's own are in test_store_postgres.py)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,15 @@ from pathlib import Path
 
 import pytest
 
-from bot.store import MemoryStore, ResilientStore, SQLiteDB, SQLiteStore, Store, StoreError
+from bot.store import (
+    MemoryStore,
+    ResilientStore,
+    SQLiteDB,
+    SQLiteStore,
+    Store,
+    StoreError,
+)
+from bot.store.postgres import PostgresStore
 
 
 class FakeClock:
@@ -28,13 +37,16 @@ def clock() -> FakeClock:
     return FakeClock()
 
 
-@pytest.fixture(params=["sqlite", "memory"])
+@pytest.fixture(params=["sqlite", "postgres", "memory"])
 async def store(request, tmp_path: Path, clock: FakeClock) -> AsyncIterator[Store]:
-    made: Store = (
-        SQLiteStore(tmp_path / "sub" / "mailport.db", clock=clock)
-        if request.param == "sqlite"
-        else MemoryStore(clock=clock)
-    )
+    made: Store
+    if request.param == "sqlite":
+        made = SQLiteStore(tmp_path / "sub" / "mailport.db", clock=clock)
+    elif request.param == "postgres":
+        server = request.getfixturevalue("postgres")
+        made = await PostgresStore.connect(server.new_database(), clock=clock)
+    else:
+        made = MemoryStore(clock=clock)
     yield made
     await made.close()
 
@@ -247,3 +259,18 @@ async def test_an_outage_falls_back_to_memory_and_recovers(
     assert not await store.first_time("Ev2", 60)
     assert store.health == "ok"
     assert caplog.text.count("store unavailable") == 1 and "store is back" in caplog.text
+
+
+async def test_hold_renews_and_settles_a_key(store: Store, clock: FakeClock) -> None:
+    assert await store.held_for("msg:C1:1.2") == 0
+    assert await store.first_time("msg:C1:1.2", ttl=30)
+    assert await store.held_for("msg:C1:1.2") == 30
+    clock.now += 20
+    await store.hold("msg:C1:1.2", 30)
+    clock.now += 20
+    assert not await store.first_time("msg:C1:1.2", ttl=30), "renewed: still held"
+    await store.hold("msg:C1:1.2", 3600)
+    assert await store.held_for("msg:C1:1.2") == 3600
+    clock.now += 3601
+    assert await store.held_for("msg:C1:1.2") == 0
+    assert await store.first_time("msg:C1:1.2", ttl=30)

@@ -28,7 +28,7 @@ from bot.settings import Settings, SettingsError
 from bot.slack.app import build_app, make_client
 from bot.slack.endpoint import MAX_BODY, Endpoint
 from bot.slack.tasks import Background
-from bot.store import ResilientStore, SQLiteStore, Store
+from bot.store import ResilientStore, Store, open_store
 
 log = logging.getLogger("mailport.slack")
 
@@ -100,8 +100,9 @@ async def http_server(
         _drained(settings.max_pending, drain) as background,
     ):
         client = make_client(settings, session)
+        store = store if isinstance(store, ResilientStore) else ResilientStore(store)
         app = build_app(engine, store, settings, client, background, checker)
-        endpoint = Endpoint(app, settings.slack_signing_secret)
+        endpoint = Endpoint(app, settings.slack_signing_secret, store)
         web_app = web.Application(client_max_size=MAX_BODY)
         web_app.router.add_post(EVENTS_PATH, endpoint.handle)
         web_app.router.add_get(HEALTH_PATH, _healthz(engine, store, background, endpoint))
@@ -155,7 +156,9 @@ async def run(settings: Settings, socket: bool) -> None:
     A signal cancels this task wherever it is, including a Socket Mode connection still
     retrying to reach Slack; the context managers then close the server and drain replies.
     """
-    store = ResilientStore(SQLiteStore(settings.db_path))  # a bad database fails before indexing
+    store = ResilientStore(  # a bad database fails before indexing
+        await open_store(settings.db_path, settings.db_url)
+    )
     try:
         engine = Engine.load(settings.knowledge_dir, settings.cache_dir)
     except BaseException:

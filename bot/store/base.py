@@ -44,6 +44,12 @@ class Store(Protocol):
     async def first_time(self, key: str, ttl: float) -> bool:
         """True the first time `key` is seen within `ttl` seconds (dedupe), atomically."""
 
+    async def hold(self, key: str, ttl: float) -> None:
+        """Keep `key` seen for `ttl` seconds from now, whatever it was (renew or settle)."""
+
+    async def held_for(self, key: str) -> float:
+        """Seconds until `key` is free again (0 when it is not held)."""
+
     async def record_vote(self, entry_id: str, user: str, helpful: bool) -> None:
         """Store one user's vote on an entry; a second vote replaces the first."""
 

@@ -39,6 +39,22 @@ class MemoryStore:
     async def first_time(self, key: str, ttl: float) -> bool:
         return self.seen(key, ttl)
 
+    def keep(self, key: str, ttl: float) -> None:
+        """`hold`, synchronously."""
+        self._seen[key] = self._clock() + ttl
+        self._seen.move_to_end(key)
+        self._trim(self._seen)
+
+    async def hold(self, key: str, ttl: float) -> None:
+        self.keep(key, ttl)
+
+    def left(self, key: str) -> float:
+        """`held_for`, synchronously."""
+        return max(0.0, self._seen.get(key, 0.0) - self._clock())
+
+    async def held_for(self, key: str) -> float:
+        return self.left(key)
+
     async def record_vote(self, entry_id: str, user: str, helpful: bool) -> None:
         self._votes[(entry_id, user)] = helpful
 

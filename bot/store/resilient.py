@@ -105,6 +105,13 @@ class ResilientStore:
         fresh_here = self.memory.seen(key, ttl)
         return await self._try(lambda: self.store.first_time(key, ttl), fresh_here) and fresh_here
 
+    async def hold(self, key: str, ttl: float) -> None:
+        self.memory.keep(key, ttl)
+        await self._try(lambda: self.store.hold(key, ttl), None)
+
+    async def held_for(self, key: str) -> float:
+        return await self._try(lambda: self.store.held_for(key), self.memory.left(key))
+
     async def record_vote(self, entry_id: str, user: str, helpful: bool) -> None:
         await self._try(lambda: self.store.record_vote(entry_id, user, helpful), None)
 

@@ -103,6 +103,15 @@ class SQLiteDB:
             )
             return cur.rowcount == 1
 
+    def hold(self, key: str, ttl: float) -> None:
+        self._run(
+            "INSERT OR REPLACE INTO seen (key, expires) VALUES (?, ?)", (key, self._clock() + ttl)
+        )
+
+    def held_for(self, key: str) -> float:
+        rows = self._run("SELECT expires FROM seen WHERE key = ?", (key,))
+        return max(0.0, rows[0][0] - self._clock()) if rows else 0.0
+
     def _prune(self, now: float) -> None:
         """Drop expired dedupe keys and cache rows, a bounded batch at most once a minute."""
         if now - self._pruned < PRUNE_EVERY:
@@ -224,6 +233,12 @@ class SQLiteStore:
 
     async def first_time(self, key: str, ttl: float) -> bool:
         return await self._call(self.db.first_time, key, ttl)
+
+    async def hold(self, key: str, ttl: float) -> None:
+        await self._call(self.db.hold, key, ttl)
+
+    async def held_for(self, key: str) -> float:
+        return await self._call(self.db.held_for, key)
 
     async def record_vote(self, entry_id: str, user: str, helpful: bool) -> None:
         await self._call(self.db.record_vote, entry_id, user, helpful)
