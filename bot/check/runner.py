@@ -106,15 +106,17 @@ class Checker:
         report.cached = True
         return report
 
-    async def run(self, request: CheckRequest, user: str | None = None) -> CheckReport:
+    async def run(
+        self, request: CheckRequest, user: str | None = None, team: str | None = None
+    ) -> CheckReport:
         """A report: cached if recent, the running check of the same target if there is one,
-        else a new live check, charged to `user`'s rate limit."""
+        else a new live check, charged to `user`'s and their workspace's (`team`) limits."""
         report = await self.cached(request)
         if report is not None:
             return report
         key = request.cache_key
         if key not in self._running:
-            await self._charge(user)
+            await self._charge(user, team)
         running = self._running.get(key)
         if running is None:
             running = asyncio.ensure_future(self._queued(request))
@@ -157,14 +159,22 @@ class Checker:
         """`prepare` then `run`."""
         return await self.run(self.prepare(host, ports, mx), user)
 
-    async def _charge(self, user: str | None) -> None:
-        if user is None or self.store is None:
+    async def _charge(self, user: str | None, team: str | None) -> None:
+        """Take one check from the user's budget, then from the workspace's."""
+        if self.store is None:
             return
-        limit, window = self.settings.check_user_limit, self.settings.check_user_window
-        if not await self.store.allow(f"check-user:{user}", limit, window):
-            minutes = max(1, round(window / 60))
+        window = self.settings.check_user_window
+        minutes = max(1, round(window / 60))
+        limit = self.settings.check_user_limit
+        if user and not await self.store.allow(f"check-user:{user}", limit, window):
             raise CheckLimited(
                 f"You have run {limit} live checks in the last {minutes} minutes; "
+                "please wait a little."
+            )
+        limit = self.settings.check_team_limit
+        if team and not await self.store.allow(f"check-team:{team}", limit, window):
+            raise CheckLimited(
+                f"This workspace has run {limit} live checks in the last {minutes} minutes; "
                 "please wait a little."
             )
 

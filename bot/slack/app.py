@@ -44,6 +44,7 @@ from bot.settings import Settings
 from bot.slack.curators import Curators
 from bot.slack.delivery import describe, retry_handlers, why_undelivered
 from bot.slack.followup import Followup, post_response
+from bot.slack.once import Once, delivery_key
 from bot.slack.tasks import Background
 from bot.store import ResilientStore, Store
 
@@ -61,7 +62,6 @@ class _TokenGivenAsClient(logging.Filter):
 log.addFilter(_TokenGivenAsClient())
 
 COMMAND = "/mailport"
-DEDUPE_TTL = 3600.0
 REF_MAX = 1900
 HOME_ITEMS = 10
 REPLY_CACHE = 1024
@@ -126,6 +126,12 @@ class Reply:
     unanswered: str | None = None
 
 
+def _team(body: Body) -> str:
+    """The workspace a request came from: `team_id` (commands, events) or `team.id` (buttons)."""
+    team = body.get("team")
+    return str(body.get("team_id") or (team.get("id") if isinstance(team, dict) else "") or "")
+
+
 def share_ref(result: Result) -> str | None:
     """How to reproduce `result` from a button value: `port:N`, `ask:TEXT` or `entry:ID`."""
     if isinstance(result, PortCard):
@@ -175,6 +181,7 @@ class Mailport:
     ) -> None:
         self.engine = engine
         self.store = store
+        self.once = Once(store)
         self.client = client
         self.checker = checker
         self.background = background
@@ -250,21 +257,13 @@ class Mailport:
         except CheckError as exc:
             return blocks.notice(blocks.escape(str(exc)))
 
-    async def run_check(self, request: CheckRequest, user_id: str) -> Message:
+    async def run_check(self, request: CheckRequest, user_id: str, team_id: str) -> Message:
         """The live check's report, or why it did not run (rate limit, busy)."""
         try:
-            report = await self.checker.run(request, user=user_id)
+            report = await self.checker.run(request, user=user_id, team=team_id)
         except CheckError as exc:
             return blocks.notice(blocks.escape(str(exc)))
         return check_render.to_message(report)
-
-    async def first_delivery(self, body: Body, event: Body) -> bool:
-        """False for Slack's retries and for the second event of one message (mention + DM)."""
-        keys = [f"msg:{event.get('channel')}:{event.get('ts')}"]
-        if body.get("event_id"):
-            keys.insert(0, f"event:{body['event_id']}")
-        fresh = [await self.store.first_time(key, DEDUPE_TTL) for key in keys]
-        return all(fresh)
 
     def later(self, body: Body, work: Coroutine[Any, Any, None]) -> None:
         """Run `work` after the response to Slack (shed when too much is pending). A failure
@@ -317,7 +316,7 @@ class Mailport:
     async def check_command(self, request: CheckRequest, command: Body) -> None:
         """The report, as a new private message below "Checking...": Slack cannot replace a
         slash command's first reply through its response_url (bolt-python #1268)."""
-        message = await self.run_check(request, command["user_id"])
+        message = await self.run_check(request, command["user_id"], _team(command))
         body = {**message.payload(), "response_type": "ephemeral", "replace_original": False}
         await post_response(self.client, command["response_url"], body)
 
@@ -334,11 +333,13 @@ class Mailport:
             self.later(body, self.answer_once(body, event))
 
     async def answer_once(self, body: Body, event: Body) -> None:
-        """Answer an event unless it was already answered (a retry, or mention + DM)."""
-        if await self.first_delivery(body, event):
-            await self.answer_event(event)
+        """Answer an event unless this or another instance answers it already (a retry, or
+        mention + DM)."""
+        await self.once.run(
+            delivery_key(body, event), lambda: self.answer_event(event, _team(body))
+        )
 
-    async def answer_event(self, event: Body) -> None:
+    async def answer_event(self, event: Body, team: str) -> None:
         """Reply in the thread of a channel message, or in the DM."""
         where = {"channel": event["channel"], "thread_ts": _thread_ts(event)}
         options = {**where, "unfurl_links": False, "unfurl_media": False}
@@ -348,7 +349,7 @@ class Mailport:
             return
         parsed = parse(text)
         if isinstance(parsed, Check):
-            await self.answer_check(self.prepare_check(parsed), event, options)
+            await self.answer_check(self.prepare_check(parsed), event, team, options)
             return
         if isinstance(parsed, SettingsQuery):
             message = await self.settings_reply(parsed, share=False)
@@ -359,7 +360,7 @@ class Mailport:
         self.remember(reply)
 
     async def answer_check(
-        self, request: CheckRequest | Message, event: Body, options: dict[str, Any]
+        self, request: CheckRequest | Message, event: Body, team: str, options: dict[str, Any]
     ) -> None:
         """Post "Checking...", then turn that message into the report."""
         if isinstance(request, Message):
@@ -368,7 +369,7 @@ class Mailport:
         posted = await self.client.chat_postMessage(
             **options, text=check_render.checking(request.describe())
         )
-        message = await self.run_check(request, event.get("user", ""))
+        message = await self.run_check(request, event.get("user", ""), team)
         await self.client.chat_update(
             channel=posted["channel"], ts=posted["ts"], **message.payload()
         )
@@ -452,7 +453,7 @@ class Mailport:
             await followup.note(request or blocks.notice("That is not a check I can run."))
             return
         await followup.note(blocks.notice(check_render.checking(request.describe())))
-        await followup.add(await self.run_check(request, followup.user))
+        await followup.add(await self.run_check(request, followup.user, _team(body)))
 
     # --- errors -----------------------------------------------------------------------------
 

@@ -5,8 +5,8 @@ a timestamp that is not a plain number or is older than five minutes, a signatur
 wrong shape or value, a body over `MAX_BODY` bytes or slower than `READ_SECONDS`) gets 401
 and nothing else: its body is never parsed or logged, no listener or error handler runs,
 and one short log line (throttled) names the reason. A verified request that is replayed
-(the same signature again) gets an empty 200 and runs nothing; a verified body that does
-not parse gets 400.
+(the same signature again, to this instance or to any other sharing its store) gets an empty
+200 and runs nothing; a verified body that does not parse gets 400.
 
 Verified bodies are parsed here rather than by Bolt, whose parser takes any form body that
 contains the word "payload" anywhere (a slash command asking about "smtp payload size") for
@@ -34,12 +34,15 @@ from slack_bolt.adapter.aiohttp import to_aiohttp_response
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.request.async_request import AsyncBoltRequest
 
+from bot.store import MemoryStore, Store
+
 log = logging.getLogger("mailport.slack.endpoint")
 
 MAX_BODY = 1024 * 1024
 READ_SECONDS = 10.0
 MAX_AGE = 300
 MAX_FORM_FIELDS = 100
+REPLAY_TTL = 2.0 * MAX_AGE + 60  # a signature older than MAX_AGE is refused anyway
 LOG_INTERVAL = 1.0
 
 _TIMESTAMP = re.compile(r"[0-9]{1,12}")
@@ -48,26 +51,6 @@ _SIGNATURE = re.compile(r"v0=[0-9a-f]{64}")
 
 class MalformedBody(ValueError):
     """A verified body that is not a Slack payload."""
-
-
-@dataclass
-class Replays:
-    """Signatures seen, by request timestamp: a replay must carry the same timestamp, and
-    timestamps older than `MAX_AGE` are refused anyway, so older buckets are dropped."""
-
-    _seen: dict[int, set[bytes]] = field(default_factory=dict)
-
-    def first(self, timestamp: str, signature: str, now: float) -> bool:
-        """True the first time this signature comes (and remembers it)."""
-        stamp, key = int(timestamp), bytes.fromhex(signature[3:35])
-        bucket = self._seen.setdefault(stamp, set())
-        if key in bucket:
-            return False
-        bucket.add(key)
-        if len(self._seen) > 2 * MAX_AGE + 2:
-            for old in [t for t in self._seen if t < now - MAX_AGE - 1]:
-                del self._seen[old]
-        return True
 
 
 def verify(
@@ -113,9 +96,9 @@ class Endpoint:
 
     app: AsyncApp
     secret: str
+    store: Store = field(default_factory=MemoryStore)
     clock: Callable[[], float] = time.time
     counts: Counter[str] = field(default_factory=Counter)
-    _replays: Replays = field(default_factory=Replays)
     _logged: dict[str, float] = field(default_factory=dict)
     _quiet: Counter[str] = field(default_factory=Counter)
 
@@ -137,8 +120,8 @@ class Endpoint:
             self._reject(request, reason, len(raw or b""))
             return web.Response(status=401)
         assert raw is not None
-        stamp, signature = headers["X-Slack-Request-Timestamp"], headers["X-Slack-Signature"]
-        if not self._replays.first(stamp, signature, self.clock()):
+        signature = headers["X-Slack-Signature"]  # it covers the timestamp: a replay has both
+        if not await self.store.first_time(f"signature:{signature[3:35]}", REPLAY_TTL):
             self.counts["replayed"] += 1
             self._note("replayed", "dropped a replayed request (signature already seen)")
             return web.Response(status=200)
