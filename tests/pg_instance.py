@@ -112,7 +112,7 @@ class Postgres:
             )  # fmt: skip
         options = (
             f"-c listen_addresses={ADDRESS} -p {self.port} -k {self.root} "
-            "-c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200"
+            "-c fsync=off -c full_page_writes=off -c max_connections=200"
         )
         done = self._run(
             "pg_ctl", "-D", str(self.data), "-l", str(self.root / "log"), "-o", options,

@@ -45,11 +45,24 @@ def test_values() -> None:
         ("SLACK_API_URL", "ftp://x"),
         ("MAILPORT_CHECK_DEADLINE", "-1"),
         ("MAILPORT_CHECK_CONCURRENCY", "0"),
+        ("MAILPORT_DB", "postgresql://"),
+        ("MAILPORT_DB", "postgresql://u:secret@db.internal"),
+        ("MAILPORT_DB", "postgresql://u:secret@db.internal:99999/mailport"),
+        ("MAILPORT_DB", "mysql://u:secret@db.internal/mailport"),
+        ("MAILPORT_CHECK_TEAM_LIMIT", "0"),
     ],
 )
 def test_malformed_names_the_variable(name: str, value: str) -> None:
-    with pytest.raises(SettingsError, match=f"^{name} is malformed"):
+    with pytest.raises(SettingsError, match=f"^{name} is malformed") as raised:
         Settings.from_env({name: value})
+    assert "secret" not in str(raised.value)
+
+
+def test_a_postgresql_url_names_the_shared_store() -> None:
+    url = "postgresql://mailport:p%40ss@db.internal:5432/mailport?sslmode=require"
+    settings = Settings.from_env({"MAILPORT_DB": url})
+    assert (settings.db_url, settings.db_path) == (url, Path("mailport.db"))
+    assert Settings.from_env({"MAILPORT_DB": "/var/lib/m.db"}).db_url == ""
 
 
 def test_require_slack_names_missing_variable() -> None:

@@ -154,10 +154,15 @@ class Checker:
             raise CheckLimited("The checker is busy; try again in a minute.")
 
     async def check(
-        self, host: str, ports: Sequence[str] = (), mx: bool = False, user: str | None = None
+        self,
+        host: str,
+        ports: Sequence[str] = (),
+        mx: bool = False,
+        user: str | None = None,
+        team: str | None = None,
     ) -> CheckReport:
         """`prepare` then `run`."""
-        return await self.run(self.prepare(host, ports, mx), user)
+        return await self.run(self.prepare(host, ports, mx), user, team)
 
     async def _charge(self, user: str | None, team: str | None) -> None:
         """Take one check from the user's budget, then from the workspace's."""

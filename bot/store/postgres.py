@@ -31,7 +31,7 @@ from bot.store.base import Clock, StoreError, Unanswered, Votes, clean_question
 log = logging.getLogger("mailport.store")
 
 SCHEMA_VERSION = 1
-POOL_MIN = 1
+POOL_MIN = 0
 POOL_MAX = 10
 CONNECT_SECONDS = 3.0
 STATEMENT_SECONDS = 2.0

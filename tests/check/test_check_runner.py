@@ -93,6 +93,19 @@ async def test_cache_and_rate_limit(certs: Certs, make_checker) -> None:
     assert other_user.results()[0].port == 25
 
 
+async def test_a_workspace_budget_holds_across_its_users(certs: Certs, make_checker) -> None:
+    store = SQLiteStore(":memory:")
+    checker = make_checker(check_cache_ttl=0.0, check_user_limit=5, check_team_limit=2)
+    checker.store = store
+    with aiosmtpd_server("127.0.0.2", 587, certs.good("smtp.good.example.net")):
+        for user in ("U1", "U2"):
+            await checker.check("smtp.good.example.net", ["587"], user=user, team="T1")
+        with pytest.raises(CheckLimited, match="This workspace has run 2 live checks"):
+            await checker.check("smtp.good.example.net", ["587"], user="U3", team="T1")
+        other = await checker.check("smtp.good.example.net", ["587"], user="U3", team="T2")
+    assert other.results()[0].port == 587
+
+
 SILENT_NAMES = [f"smtp{i}.silent.example.net" for i in range(5)]
 
 

@@ -114,6 +114,25 @@ async def test_live_check_reports_each_port(local: SlackClient) -> None:
     assert "live checks" in limited["text"]
 
 
+async def test_a_workspace_shares_one_check_budget(
+    fake: FakeSlack, settings: Settings, store: SQLiteStore, engine: Engine, smtp: None
+) -> None:
+    allowed = dataclasses.replace(
+        settings,
+        allow_cidrs=(ipaddress.ip_network("127.0.0.0/8"),),
+        check_user_limit=5,
+        check_team_limit=1,
+        check_deadline=5.0,
+    )
+    checker = Checker(allowed, store, resolver=StaticResolver({}), dial=TEST_PORTS)
+    async with running_app(fake, allowed, engine, store, checker) as client:
+        await client.command(f"check 127.0.0.1 {SMTP_PORT}", user="U0FIRST")
+        await client.fake.wait_for("response_url")
+        await client.command(f"check 127.0.0.2 {SMTP_PORT}", user="U0SECOND")
+        _, limited = await client.fake.wait_for("response_url", count=2)
+    assert "This workspace has run 1 live checks" in limited["text"]
+
+
 async def test_details_button_shows_each_step(local: SlackClient) -> None:
     await local.command(f"check 127.0.0.1 {SMTP_PORT}")
     [report] = await local.fake.wait_for("response_url")
