@@ -35,6 +35,9 @@ class Settings:
     host: str = "0.0.0.0"
     port: int = 3000
     max_pending: int = 500
+    answer_lease: float = 30.0
+    """Seconds an instance holds a message while answering it (renewed as it works); if it
+    dies, another instance answers once the lease lapses."""
     allow_cidrs: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = ()
     check_connect_timeout: float = 10.0
     check_step_timeout: float = 15.0
@@ -68,6 +71,7 @@ class Settings:
             host=read("MAILPORT_HOST", _ip_address, "0.0.0.0"),
             port=read("PORT", _bounded_int(1, 65535), 3000),
             max_pending=read("MAILPORT_MAX_PENDING", _bounded_int(1, 100_000), 500),
+            answer_lease=read("MAILPORT_ANSWER_LEASE", _positive, 30.0),
             allow_cidrs=read("MAILPORT_ALLOW_CIDRS", _cidrs, ()),
             check_connect_timeout=read("MAILPORT_CHECK_CONNECT_TIMEOUT", _positive, 10.0),
             check_step_timeout=read("MAILPORT_CHECK_STEP_TIMEOUT", _positive, 15.0),

@@ -102,7 +102,7 @@ def build_app(
     store = store if isinstance(store, ResilientStore) else ResilientStore(store)
     checker = checker if checker is not None else Checker(settings, store)
     background = background if background is not None else Background()
-    bot = Mailport(engine, store, app.client, checker, background)
+    bot = Mailport(engine, store, app.client, checker, background, settings.answer_lease)
     bot.curators = Curators(app.client, settings.curators)
     app.command(COMMAND)(bot.on_command)
     app.event("app_mention")(bot.on_mention)
@@ -178,10 +178,11 @@ class Mailport:
         client: AsyncWebClient,
         checker: Checker,
         background: Background,
+        lease: float,
     ) -> None:
         self.engine = engine
         self.store = store
-        self.once = Once(store)
+        self.once = Once(store, lease)
         self.client = client
         self.checker = checker
         self.background = background
