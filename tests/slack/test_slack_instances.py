@@ -104,13 +104,17 @@ async def test_kill_9_mid_burst_loses_nothing_the_other_acknowledged(
 async def test_a_database_restart_mid_burst_crashes_nothing_and_doubles_nothing_after(
     pair: list[Instance], fake: FakeSlack, database: pg_instance.Postgres
 ) -> None:
+    during_outage: list[str] = []
+
     async def restart(i: int) -> None:
         if i == EVENTS // 4:
             database.stop("fast")
         if i == EVENTS // 2:
+            during_outage.extend([(await one.health())["store"] for one in pair])
             database.start()
 
     before = await burst(pair, EVENTS, during=restart)
+    assert during_outage == ["degraded", "degraded"]
     answers = await settled(fake, before, wait=60)
     assert all(instance.alive() for instance in pair)
     assert len(answers) == EVENTS, "every event answered at least once"
