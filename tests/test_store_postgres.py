@@ -6,6 +6,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
+import subprocess
+import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -146,3 +149,39 @@ async def test_an_outage_is_ridden_out_and_recovered_from(
 def test_urls_are_redacted() -> None:
     assert redacted("postgresql://u:p%40ss@db:5432/m") == "postgresql://u:***@db:5432/m"
     assert redacted("postgresql://db/m") == "postgresql://db/m"
+
+
+def _mailport(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    keep = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "MAILPORT_DB"))}
+    return subprocess.run(
+        [sys.executable, "-m", "bot", *args],
+        env={**keep, **env},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+async def test_report_reads_the_shared_database(postgres: pg_instance.Postgres) -> None:
+    url = postgres.new_database()
+    store = await PostgresStore.connect(url)
+    await store.count_unanswered({"does port 2526 work?": 3})
+    await store.record_vote("port-465", "U1", helpful=False)
+    await store.close()
+    result = _mailport("report", MAILPORT_DB=url)
+    assert result.returncode == 0, result.stderr
+    assert "3  does port 2526 work?" in result.stdout and "1 / 0    port-465" in result.stdout
+
+
+@pytest.mark.parametrize("verb", [["report"], ["serve"]])
+def test_a_refused_database_is_one_line_and_exit_2(
+    postgres: pg_instance.Postgres, verb: list[str]
+) -> None:
+    url = postgres.url("postgres", password="wrong-password")
+    env = {"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_SIGNING_SECRET": "s", "MAILPORT_HOST": "127.0.0.1"}
+    result = _mailport(*verb, MAILPORT_DB=url, **env)
+    lines = [line for line in result.stderr.splitlines() if " WARNING " not in line]
+    assert result.returncode == 2 and len(lines) == 1, result.stderr
+    assert lines[0].startswith("mailport: MAILPORT_DB postgresql://mailport:***@127.0.0.1:")
+    assert "password authentication failed" in lines[0] and "wrong-password" not in lines[0]
