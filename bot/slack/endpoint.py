@@ -5,8 +5,11 @@ a timestamp that is not a plain number or is older than five minutes, a signatur
 wrong shape or value, a body over `MAX_BODY` bytes or slower than `READ_SECONDS`) gets 401
 and nothing else: its body is never parsed or logged, no listener or error handler runs,
 and one short log line (throttled) names the reason. A verified request that is replayed
-(the same signature again, to this instance or to any other sharing its store) gets an empty
-200 and runs nothing; a verified body that does not parse gets 400.
+(the same signature again: to this instance, or to any other when the store is shared) gets
+an empty 200 and runs nothing; a verified body that does not parse gets 400. Signatures are
+remembered in memory, and also in the shared store when there is one (PostgreSQL): a call
+to a local SQLite file before every ack would halve throughput for no gain, as one process
+owns it.
 
 Verified bodies are parsed here rather than by Bolt, whose parser takes any form body that
 contains the word "payload" anywhere (a slash command asking about "smtp payload size") for
@@ -96,7 +99,9 @@ class Endpoint:
 
     app: AsyncApp
     secret: str
-    store: Store = field(default_factory=MemoryStore)
+    shared: Store | None = None
+    """The store other instances use too, if any: replays to them are refused as well."""
+    _signatures: MemoryStore = field(default_factory=MemoryStore)
     clock: Callable[[], float] = time.time
     counts: Counter[str] = field(default_factory=Counter)
     _logged: dict[str, float] = field(default_factory=dict)
@@ -121,7 +126,7 @@ class Endpoint:
             return web.Response(status=401)
         assert raw is not None
         signature = headers["X-Slack-Signature"]  # it covers the timestamp: a replay has both
-        if not await self.store.first_time(f"signature:{signature[3:35]}", REPLAY_TTL):
+        if not await self._first(f"signature:{signature[3:35]}"):
             self.counts["replayed"] += 1
             self._note("replayed", "dropped a replayed request (signature already seen)")
             return web.Response(status=200)
@@ -135,6 +140,12 @@ class Endpoint:
             body=body, query=request.query_string, headers=dict(headers), mode="socket_mode"
         )
         return await to_aiohttp_response(await self.app.async_dispatch(bolt_request))
+
+    async def _first(self, key: str) -> bool:
+        """True the first time a signature comes, to this instance or any sharing the store."""
+        if not self._signatures.seen(key, REPLAY_TTL):
+            return False
+        return self.shared is None or await self.shared.first_time(key, REPLAY_TTL)
 
     async def _read(self, request: web.Request) -> bytes | None:
         """The raw body, or None when it is over the cap or does not arrive in time."""

@@ -102,7 +102,8 @@ async def http_server(
         client = make_client(settings, session)
         store = store if isinstance(store, ResilientStore) else ResilientStore(store)
         app = build_app(engine, store, settings, client, background, checker)
-        endpoint = Endpoint(app, settings.slack_signing_secret, store)
+        shared = store if settings.db_url else None
+        endpoint = Endpoint(app, settings.slack_signing_secret, shared)
         web_app = web.Application(client_max_size=MAX_BODY)
         web_app.router.add_post(EVENTS_PATH, endpoint.handle)
         web_app.router.add_get(HEALTH_PATH, _healthz(engine, store, background, endpoint))

@@ -11,7 +11,7 @@ import aiohttp
 import pg_instance
 import pytest
 from instances import CURATOR, Instance, burst, client, settled
-from slack_harness import FakeSlack
+from slack_harness import FakeSlack, sign
 
 EVENTS = 1000
 LEASE = 2.0
@@ -68,6 +68,18 @@ async def test_one_users_check_budget_holds_across_both(
     reports = await fake.wait_for("response_url", count=3)
     limited = [r for r in reports if "live checks in the last" in r.get("text", "")]
     assert len(limited) == 1
+
+
+async def test_a_command_replayed_to_the_other_instance_runs_nothing(
+    pair: list[Instance], fake: FakeSlack
+) -> None:
+    async with aiohttp.ClientSession() as session:
+        first, second = client(pair[0], session), client(pair[1], session)
+        body, content_type = first.command_body("where do I park my bike at the office")
+        headers = sign(body)
+        assert (await first.post(body, content_type, headers))[0] == 200
+        assert await second.post(body, content_type, headers) == (200, None)
+    assert (await pair[1].health())["requests"]["replayed"] == 1
 
 
 async def test_votes_cast_on_one_show_on_the_others_home(

@@ -15,13 +15,11 @@ from urllib.parse import urlencode
 
 import pytest
 from multidict import CIMultiDict
-from slack_harness import SECRET, SlackClient, mention_event, running_app, sign
+from slack_harness import SECRET, SlackClient, mention_event, sign
 
-from bot.engine import Engine
-from bot.settings import Settings
 from bot.slack.delivery import trusted_response_url
 from bot.slack.endpoint import MAX_BODY, verify
-from bot.store import ResilientStore, SQLiteStore
+from bot.store import SQLiteStore
 
 FORM = "application/x-www-form-urlencoded"
 
@@ -288,20 +286,3 @@ async def test_a_body_that_trickles_in_is_cut_off(
     status = int((await asyncio.wait_for(reader.readline(), 5)).split()[1])
     writer.close()
     assert status == 401 and time.monotonic() - started < 2
-
-
-async def test_a_request_replayed_to_another_instance_runs_nothing(
-    slack: SlackClient, store: SQLiteStore, settings: Settings, engine: Engine
-) -> None:
-    """Two instances share one store: a signed command replayed to the second is dropped."""
-    body, content_type = slack.command_body("where do I park my bike at the office")
-    headers = sign(body)
-    assert (await _raw_post(slack, body, content_type, headers, signed=False))[0] == 200
-    second_store = ResilientStore(SQLiteStore(settings.db_path))
-    async with running_app(slack.fake, settings, engine, second_store) as second:
-        status, answer = await _raw_post(second, body, content_type, headers, signed=False)
-        assert (status, answer) == (200, None)
-        assert (await second.health())["requests"]["replayed"] == 1
-    await second_store.close()
-    await slack.fake.quiet(0.2)
-    assert [u.count for u in await store.top_unanswered()] == [1]
