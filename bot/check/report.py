@@ -65,6 +65,14 @@ class CertInfo:
     """The hash the issuer signed with: `SHA-256`, `SHA-1`, ..."""
 
 
+@dataclass(frozen=True, slots=True)
+class ChainCert:
+    """One certificate of the chain as the server sent it."""
+
+    subject: str
+    issuer: str
+
+
 @dataclass(slots=True)
 class TlsInfo:
     """The TLS session and the verification result with its reason."""
@@ -79,6 +87,11 @@ class TlsInfo:
     verify_message: str | None = None
     name_matches: bool | None = None
     cert: CertInfo | None = None
+    chain: list[ChainCert] = field(default_factory=list)
+    """What the server sent, its own certificate first (empty if it could not be read)."""
+    issuer_url: str | None = None
+    """Where the certificate's issuer says its own certificate can be fetched (AIA
+    caIssuers): public CAs publish their intermediates there."""
 
 
 @dataclass(slots=True)

@@ -14,9 +14,9 @@ from pathlib import Path
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
-from cryptography.x509.oid import NameOID
+from cryptography.x509.oid import AuthorityInformationAccessOID, NameOID
 
-from bot.check.report import CertInfo, TlsInfo
+from bot.check.report import CertInfo, ChainCert, TlsInfo
 
 _REASONS = {
     2: "unknown CA",
@@ -97,6 +97,7 @@ def describe(
     name, _, bits = ssl_object.cipher() or ("", "", None)
     der = ssl_object.getpeercert(binary_form=True)
     cert = x509.load_der_x509_certificate(der) if der else None
+    sent = sent_chain(ssl_object)
     info = TlsInfo(
         version=ssl_object.version() or "",
         cipher=name,
@@ -105,6 +106,8 @@ def describe(
         verified=error is None,
         cert=parse_cert(cert, now) if cert else None,
         name_matches=True if error is None else None,
+        chain=[ChainCert(c.subject.rfc4514_string(), c.issuer.rfc4514_string()) for c in sent],
+        issuer_url=_issuer_url(cert) if cert else None,
     )
     if error is not None:
         info.verify_code = error.verify_code
@@ -112,6 +115,40 @@ def describe(
         info.verify_message = error.verify_message
         info.name_matches = name_matches(checked_name, cert) if cert else None
     return info
+
+
+def sent_chain(ssl_object: ssl.SSLObject) -> list[x509.Certificate]:
+    """The certificates the server sent, in its order, as it sent them (not a verified
+    chain). Python 3.13 has `get_unverified_chain`; 3.10 to 3.12 have it on the `_ssl` object."""
+    public = getattr(ssl_object, "get_unverified_chain", None)
+    inner = getattr(ssl_object, "_sslobj", None)
+    read = public or getattr(inner, "get_unverified_chain", None)
+    try:
+        sent = read() if read is not None else None
+    except (ssl.SSLError, ValueError):
+        return []
+    certs = []
+    for item in sent or []:
+        der = item if isinstance(item, bytes) else item.public_bytes(ssl._ssl.ENCODING_DER)  # type: ignore[attr-defined]
+        try:
+            certs.append(x509.load_der_x509_certificate(der))
+        except ValueError:
+            return certs
+    return certs
+
+
+def _issuer_url(cert: x509.Certificate) -> str | None:
+    try:
+        access = cert.extensions.get_extension_for_class(x509.AuthorityInformationAccess).value
+    except (x509.ExtensionNotFound, ValueError):
+        return None
+    for description in access:
+        location = description.access_location
+        if description.access_method == AuthorityInformationAccessOID.CA_ISSUERS and isinstance(
+            location, x509.UniformResourceIdentifier
+        ):
+            return str(location.value)[:300]
+    return None
 
 
 def parse_cert(cert: x509.Certificate, now: dt.datetime | None = None) -> CertInfo:

@@ -5,6 +5,7 @@ submission and access ports (RFC 8314)."""
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 from bot.check.guard import refused_literal, refused_next_step
 from bot.check.ports import PortSpec, TlsMode
@@ -340,12 +341,7 @@ def _verify_sentence(tls: TlsInfo) -> tuple[str, str]:
             "Install a certificate from a public CA (for example Let's Encrypt).",
         )
     if reason in ("unknown CA", "self-signed CA (unknown CA)"):
-        issuer = cert.issuer if cert else "unknown issuer"
-        return (
-            f"Certificate is issued by an unknown CA ({issuer}), or the intermediate "
-            "certificate is missing.",
-            "Serve the full chain (certificate plus intermediates) from a public CA.",
-        )
+        return _untrusted_chain(tls)
     if reason == "name mismatch":
         return _mismatch(tls)
     if reason in ("weak key", "weak CA key"):
@@ -366,6 +362,55 @@ def _verify_sentence(tls: TlsInfo) -> tuple[str, str]:
         f"Certificate verification failed: {tls.verify_message}.",
         "Check the certificate chain with openssl s_client -showcerts.",
     )
+
+
+FULL_CHAIN = (
+    "Serve the full chain: the certificate followed by its intermediates, in one file "
+    "(Let's Encrypt's fullchain.pem; Postfix smtpd_tls_chain_files or smtpd_tls_cert_file, "
+    "Dovecot ssl_cert), then reload the server."
+)
+
+
+def _untrusted_chain(tls: TlsInfo) -> tuple[str, str]:
+    """What is missing between the certificate and a CA clients trust, read from the chain
+    the server sent: its intermediate, or a root the clients do not have."""
+    cert = tls.cert
+    issuer = common_name(cert.issuer) if cert else "an unknown issuer"
+    if cert is not None and len(tls.chain) == 1 and not cert.self_signed:
+        missing = "the intermediate certificate is missing"
+        found = (
+            f"{missing} (its CA publishes it at {tls.issuer_url})"
+            if tls.issuer_url
+            else f"{missing}, or {issuer} is a private CA"
+        )
+        return (
+            f"The server sends only its own certificate, issued by {issuer}, and clients "
+            f"with the usual root CAs cannot link it to one they trust: {found}.",
+            FULL_CHAIN,
+        )
+    if len(tls.chain) > 1:
+        top = common_name(tls.chain[-1].issuer)
+        return (
+            f"The server sends a chain of {len(tls.chain)} certificates ending at {top}, a CA "
+            "that clients with the usual root CAs do not trust (a private CA, or a root they "
+            "lack).",
+            "Use a certificate from a public CA, or install this CA's root on every client "
+            "(and in MAILPORT_CHECK_CA_FILE for this check).",
+        )
+    return (
+        f"Certificate is issued by an unknown CA ({issuer}), or the intermediate certificate "
+        "is missing.",
+        FULL_CHAIN,
+    )
+
+
+_CN = re.compile(r"(?:^|,)CN=((?:[^,\\]|\\.)+)")
+
+
+def common_name(name: str) -> str:
+    """The CN of an RFC 4514 name (`CN=R11,O=Let's Encrypt,C=US` -> `R11`), else all of it."""
+    found = _CN.search(name)
+    return found.group(1).replace("\\", "") if found else name
 
 
 def _expired(days_left: int) -> str:

@@ -14,7 +14,9 @@ JSON (`to_json`, `mailport check --json`) is `CheckReport.to_dict()`, schema "ma
                      tls: {version, cipher, bits, checked_name, verified, verify_code,
                            verify_reason, verify_message, name_matches,
                            cert: {subject, issuer, sans, not_before, not_after, days_left,
-                                  expired, self_signed, sha256, key, signature}} | null,
+                                  expired, self_signed, sha256, key, signature},
+                           chain: [{subject, issuer}] (as the server sent it, its own first),
+                           issuer_url (AIA caIssuers) | null} | null,
                      failure: {step, code, detail} | null, verdict, transcript: [str]}]}]}
 Fields are only ever added within one schema version.
 
@@ -204,6 +206,9 @@ def _tls_facts(tls: TlsInfo) -> list[tuple[str, str]]:
                 f"{cert.not_before[:10]} to {cert.not_after[:10]} ({_days(cert.days_left)})",
             ),
         ]
+    if tls.chain:
+        sent = " → ".join(c.subject for c in tls.chain)
+        facts.append(("Chain sent", f"{len(tls.chain)}: {sent}, issued by {tls.chain[-1].issuer}"))
     return facts
 
 

@@ -123,6 +123,57 @@ class Certs:
         context.load_cert_chain(pem, key)
         return context
 
+    def without_intermediate(self, name: str, issuer_url: str | None = None) -> ssl.SSLContext:
+        """A certificate for `name` from an intermediate of the test CA, served alone (the
+        intermediate left out: the usual fault); `issuer_url` adds an AIA caIssuers URL."""
+        intermediate = self.ca.create_child_ca()
+        ca_key = serialization.load_pem_private_key(intermediate.private_key_pem.bytes(), None)
+        ca_cert = x509.load_pem_x509_certificate(intermediate.cert_pem.bytes())
+        key = ec.generate_private_key(ec.SECP256R1())
+        now = dt.datetime.now(dt.UTC)
+        builder = (
+            x509.CertificateBuilder()
+            .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)]))
+            .issuer_name(ca_cert.subject)
+            .public_key(key.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(now - dt.timedelta(days=1))
+            .not_valid_after(now + dt.timedelta(days=90))
+            .add_extension(x509.SubjectAlternativeName([x509.DNSName(name)]), critical=False)
+            .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        )
+        if issuer_url:
+            access = x509.AccessDescription(
+                x509.AuthorityInformationAccessOID.CA_ISSUERS,
+                x509.UniformResourceIdentifier(issuer_url),
+            )
+            builder = builder.add_extension(
+                x509.AuthorityInformationAccess([access]), critical=False
+            )
+        cert = builder.sign(ca_key, hashes.SHA256())  # type: ignore[arg-type]
+        return self._serve(f"alone-{name}", cert, key)
+
+    def untrusted_chain(self, name: str) -> ssl.SSLContext:
+        """A certificate for `name` with its intermediate, both from a CA nobody trusts."""
+        return _server_context(trustme.CA().create_child_ca().issue_cert(name))
+
+    def _serve(
+        self, stem: str, cert: x509.Certificate, key: ec.EllipticCurvePrivateKey
+    ) -> ssl.SSLContext:
+        """A server context sending exactly `cert` (no chain) with `key`."""
+        pem = self.folder / f"{stem}.pem"
+        pem.write_bytes(
+            cert.public_bytes(serialization.Encoding.PEM)
+            + key.private_bytes(
+                serialization.Encoding.PEM,
+                serialization.PrivateFormat.PKCS8,
+                serialization.NoEncryption(),
+            )
+        )
+        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        context.load_cert_chain(pem)
+        return context
+
     def self_signed(self, name: str) -> ssl.SSLContext:
         """A self-signed certificate for `name`."""
         key = ec.generate_private_key(ec.SECP256R1())
@@ -140,18 +191,7 @@ class Certs:
             .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
             .sign(key, hashes.SHA256())
         )
-        pem = self.folder / f"self-signed-{name}.pem"
-        pem.write_bytes(
-            cert.public_bytes(serialization.Encoding.PEM)
-            + key.private_bytes(
-                serialization.Encoding.PEM,
-                serialization.PrivateFormat.PKCS8,
-                serialization.NoEncryption(),
-            )
-        )
-        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-        context.load_cert_chain(pem)
-        return context
+        return self._serve(f"self-signed-{name}", cert, key)
 
 
 def _server_context(leaf: trustme.LeafCert) -> ssl.SSLContext:

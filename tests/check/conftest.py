@@ -33,6 +33,9 @@ HOSTS = {
     "smtp.closed.example.net": "127.0.0.15",
     "smtp.filtered.example.net": "127.0.0.16",
     "smtp.hangup.example.net": "127.0.0.17",
+    "smtp.alone.example.net": "127.0.0.18",
+    "smtp.private.example.net": "127.0.0.18",
+    "smtp.chained.example.net": "127.0.0.18",
 }
 
 

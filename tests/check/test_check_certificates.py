@@ -6,6 +6,7 @@ from __future__ import annotations
 import ipaddress
 import os
 import socket
+import ssl
 
 import pytest
 from check_servers import Certs, aiosmtpd_server
@@ -13,6 +14,7 @@ from check_servers import Certs, aiosmtpd_server
 from bot.check import Checker, Level
 from bot.check.guard import StaticResolver
 from bot.check.report import PortResult
+from bot.render import check as render_check
 
 
 def only(report_results: list[PortResult]) -> PortResult:
@@ -92,7 +94,14 @@ async def test_implicit_tls_on_465(certs: Certs, checker: Checker) -> None:
             62,
             "does not cover smtp.wrongname.example.net (it names other.example.org)",
         ),
-        ("smtp.unknownca.example.net", "127.0.0.6", "untrusted", "unknown CA", 20, "unknown CA"),
+        (
+            "smtp.unknownca.example.net",
+            "127.0.0.6",
+            "untrusted",
+            "unknown CA",
+            20,
+            "sends only its own certificate",
+        ),
     ],
 )
 @pytest.mark.parametrize(("port", "level"), [(587, Level.FAIL), (25, Level.WARNING)])
@@ -128,6 +137,52 @@ async def test_bad_certificates_are_reported(
     steps = [s.name for s in result.steps]
     assert "TLS handshake (again)" in steps and steps[-1] == "QUIT (TLS)"
     assert next(s for s in result.steps if s.name == "TLS handshake").ok is False
+
+
+async def test_a_missing_intermediate_is_named_with_the_chain_as_sent(
+    certs: Certs, checker: Checker
+) -> None:
+    url = "http://ca.example.net/intermediate.der"
+    context = certs.without_intermediate("smtp.alone.example.net", issuer_url=url)
+    with aiosmtpd_server("127.0.0.18", 587, context):
+        report = await checker.check("smtp.alone.example.net", ["587"])
+    result = only(report.results())
+    tls = result.tls
+    assert tls is not None and (tls.verify_reason, tls.verify_code) == ("unknown CA", 20)
+    assert [c.subject for c in tls.chain] == ["CN=smtp.alone.example.net"]
+    assert tls.chain[0].issuer == tls.cert.issuer and tls.issuer_url == url
+    assert result.verdict is not None and result.verdict.level is Level.FAIL
+    summary = result.verdict.summary
+    assert summary.startswith("The server sends only its own certificate, issued by ")
+    assert f"the intermediate certificate is missing (its CA publishes it at {url})" in summary
+    assert "smtpd_tls_chain_files" in result.verdict.next_step
+    assert report.to_dict()["hosts"][0]["ports"][0]["tls"]["chain"] == [
+        {"subject": "CN=smtp.alone.example.net", "issuer": tls.cert.issuer}
+    ]
+    assert "Chain sent: 1: CN=smtp.alone.example.net, issued by " in render_check.to_text(report)
+
+
+async def test_a_full_chain_from_an_untrusted_ca_is_told_apart(
+    certs: Certs, checker: Checker
+) -> None:
+    with aiosmtpd_server("127.0.0.18", 587, certs.untrusted_chain("smtp.private.example.net")):
+        report = await checker.check("smtp.private.example.net", ["587"])
+    result = only(report.results())
+    assert result.tls is not None and len(result.tls.chain) == 2
+    assert result.verdict is not None
+    assert "sends a chain of 2 certificates ending at " in result.verdict.summary
+    assert "do not trust" in result.verdict.summary
+
+
+async def test_a_served_intermediate_verifies(certs: Certs, checker: Checker) -> None:
+    leaf = certs.ca.create_child_ca().issue_cert("smtp.chained.example.net")
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    leaf.configure_cert(context)
+    with aiosmtpd_server("127.0.0.18", 587, context):
+        report = await checker.check("smtp.chained.example.net", ["587"])
+    result = only(report.results())
+    assert result.tls is not None and result.tls.verified and len(result.tls.chain) == 2
+    assert result.verdict is not None and result.verdict.level is Level.OK
 
 
 async def test_certificate_problems_fail_on_implicit_tls(certs: Certs, checker: Checker) -> None:
