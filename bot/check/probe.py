@@ -25,6 +25,7 @@ from bot.check.verdict import judge
 Dialogue = SmtpDialogue | ImapDialogue | Pop3Dialogue
 VERSIONS_SECONDS = 5.0
 QUICK_GREETING_MS = 2000.0
+PLAIN_GREETING_SECONDS = 3.0
 DIALOGUES: dict[Proto, type[Dialogue]] = {
     Proto.SMTP: SmtpDialogue,
     Proto.IMAP: ImapDialogue,
@@ -149,13 +150,32 @@ async def _handshake(s: Session, dialogue: Dialogue, spec: PortSpec, contexts: C
         s.result.tls = describe(_session_of(s), s.server_name, error)
     except (ssl.SSLError, ConnectionResetError, asyncio.IncompleteReadError) as error:
         failed = s.current
+        if spec.tls is TlsMode.IMPLICIT and "WRONG_VERSION_NUMBER" in str(error).upper():
+            said = await _plain_greeting(s)
+            if said:
+                s.current = failed
+                raise ProbeFailure("plaintext", said) from None
         version = await _legacy_version(s, dialogue, spec, contexts)
+        s.current = failed  # the finding belongs to the first handshake, not the retry
         if version is None:
             raise error
-        s.current = failed
         raise ProbeFailure("old_tls", version) from None
     else:
         s.result.tls = describe(_session_of(s), s.server_name)
+
+
+async def _plain_greeting(s: Session) -> str:
+    """The first line a server that answered a TLS handshake in plain text sends on a new
+    connection, to quote it ("" if it says nothing in time)."""
+    s.tag = "plain text"
+    try:
+        await s.connect()
+        async with s.step("greeting", PLAIN_GREETING_SECONDS):
+            return await s.stream.read_line()
+    except (ProbeFailure, StepTimeout, TimeoutError, OSError):
+        return ""
+    finally:
+        s.tag = ""
 
 
 async def _legacy_version(

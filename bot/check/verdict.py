@@ -170,6 +170,8 @@ def _failure(r: PortResult, spec: PortSpec) -> Verdict:
         )
     if code == "tls":
         return _tls_failure(r, spec, detail)
+    if code == "plaintext":
+        return _plain_text(r, detail)
     if code == "old_tls":
         return Verdict(
             _tls_level(spec),
@@ -219,6 +221,56 @@ def _no_starttls(r: PortResult, spec: PortSpec) -> Verdict:
     )
 
 
+_PLAIN_FIX = {
+    465: "Postfix: a submissions service in master.cf with smtpd_tls_wrappermode=yes",
+    993: "Dovecot: inet_listener imaps { port = 993 ssl = yes }",
+    995: "Dovecot: inet_listener pop3s { port = 995 ssl = yes }",
+}
+_STARTTLS_PORT = {465: 587, 993: 143, 995: 110}
+
+
+def _plain_text(r: PortResult, said: str) -> Verdict:
+    """An implicit-TLS port that answers in plain text, quoting what it said."""
+    quoted = said[:120]
+    fix = _PLAIN_FIX.get(r.port, "enable TLS on the port's listener")
+    other = _STARTTLS_PORT.get(r.port)
+    instead = f", or have clients use {other} with STARTTLS" if other else ""
+    return Verdict(
+        Level.FAIL,
+        f"Port {r.port} answered in plain text ('{quoted}') where a TLS handshake belongs: "
+        "it is not set up for implicit TLS, and clients set to SSL/TLS give up.",
+        f"Turn on implicit TLS for {r.port} ({fix}){instead}.",
+    )
+
+
+_ALERTS = {
+    "HANDSHAKE_FAILURE": (
+        "handshake failure",
+        "the server found no TLS version or cipher it shares with current clients",
+    ),
+    "PROTOCOL_VERSION": ("protocol version", "the server accepts none of TLS 1.2 and 1.3"),
+    "INSUFFICIENT_SECURITY": (
+        "insufficient security",
+        "the server wants ciphers stronger or weaker than the client offers",
+    ),
+    "INTERNAL_ERROR": ("internal error", "the server's TLS setup failed on its side"),
+    "UNRECOGNIZED_NAME": ("unrecognized name", "the server has no certificate for this name"),
+    "ACCESS_DENIED": ("access denied", "the server refuses this client"),
+    "CERTIFICATE_REQUIRED": ("certificate required", "the server wants a client certificate"),
+}
+
+
+def alert_said(detail: str) -> str | None:
+    """The TLS alert a server sent, quoted with what it usually means, if `detail` names one."""
+    upper = detail.upper()
+    if "ALERT" not in upper and "UNRECOGNIZED_NAME" not in upper:
+        return None
+    for key, (name, meaning) in _ALERTS.items():
+        if key in upper:
+            return f"the server ended it with the TLS alert '{name}': {meaning}"
+    return None
+
+
 def _tls_failure(r: PortResult, spec: PortSpec, detail: str) -> Verdict:
     if "WRONG_VERSION_NUMBER" in detail.upper() and spec.tls is TlsMode.IMPLICIT:
         hint = f"Port {r.port} answered in plain text; it is not set up for implicit TLS."
@@ -228,7 +280,9 @@ def _tls_failure(r: PortResult, spec: PortSpec, detail: str) -> Verdict:
             "is broken (an unreadable certificate or key, or plain text where TLS belongs); "
             "check its TLS settings and logs."
         )
-    return Verdict(_tls_level(spec), f"The TLS handshake failed: {detail}.", hint)
+    said = alert_said(detail)
+    summary = f"The TLS handshake failed: {said} ({detail})." if said else None
+    return Verdict(_tls_level(spec), summary or f"The TLS handshake failed: {detail}.", hint)
 
 
 def _observations(r: PortResult, spec: PortSpec) -> list[Verdict]:

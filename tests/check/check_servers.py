@@ -12,6 +12,7 @@ import ipaddress
 import socket
 import ssl
 import subprocess
+import time
 import warnings
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
@@ -372,6 +373,36 @@ async def scripted_server(
     finally:
         listener.close()
         await listener.wait_closed()
+
+
+@contextlib.contextmanager
+def openssl_server(
+    address: str, port: int, certs: Certs, name: str, *options: str
+) -> Iterator[None]:
+    """`openssl s_server` with a good certificate for `name` and extra `options` (it ends a
+    failed handshake with a real TLS alert, which an asyncio server cuts off with a reset)."""
+    pem = certs.folder / f"s_server-{name}.pem"
+    certs.ca.issue_cert(name).private_key_and_cert_chain_pem.write_to_path(str(pem))
+    command = ["openssl", "s_server", "-quiet", "-accept", f"{address}:{TEST_PORTS[port]}"]
+    server = subprocess.Popen(
+        [*command, "-cert", str(pem), *options],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            with (
+                contextlib.suppress(OSError),
+                socket.create_connection((address, TEST_PORTS[port]), timeout=0.2),
+            ):
+                break
+            time.sleep(0.05)
+        yield
+    finally:
+        server.kill()
+        server.wait()
 
 
 @contextlib.contextmanager

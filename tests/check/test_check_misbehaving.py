@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import ssl
 import time
 import warnings
 
 import pytest
-from check_servers import Certs, Script, filtered_port, scripted_server
+from check_servers import Certs, Script, filtered_port, openssl_server, scripted_server
 
 from bot.check import Checker, Level
 from bot.check.report import PortResult
@@ -230,13 +231,32 @@ async def test_filtered_port_25_times_out(make_checker) -> None:
     assert "587 or 465" in result.verdict.next_step
 
 
-async def test_plain_text_on_an_implicit_tls_port(checker: Checker) -> None:
+async def test_plain_text_on_an_implicit_tls_port_is_quoted(checker: Checker) -> None:
     async with scripted_server("127.0.0.12", 465, "SMTP", Script("220 plain ESMTP")):
         result = only((await checker.check("smtp.plain.example.net", ["465"])).results())
-    assert result.failure is not None and result.failure.code == "tls"
+    assert result.failure is not None and result.failure.code == "plaintext"
+    assert result.failure.step == "TLS handshake"
     assert level(result) is Level.FAIL
     assert result.verdict is not None
-    assert "not set up for implicit TLS" in result.verdict.next_step
+    assert result.verdict.summary.startswith("Port 465 answered in plain text ('220 plain ESMTP')")
+    assert "not set up for implicit TLS" in result.verdict.summary
+    assert "smtpd_tls_wrappermode=yes" in result.verdict.next_step
+    assert "587 with STARTTLS" in result.verdict.next_step
+
+
+def test_a_tls_alert_is_quoted_in_plain_words(certs: Certs, checker: Checker) -> None:
+    """A server that demands a client certificate ends a TLS 1.2 handshake with an alert."""
+    options = ("-Verify", "1", "-tls1_2", "-CAfile", str(certs.cafile))
+    with openssl_server("127.0.0.12", 465, certs, "smtp.plain.example.net", *options):
+        report = asyncio.run(checker.check("smtp.plain.example.net", ["465"]))
+    result = only(report.results())
+    assert result.failure is not None and result.failure.code == "tls"
+    assert result.failure.step == "TLS handshake"
+    assert result.verdict is not None and level(result) is Level.FAIL
+    assert result.verdict.summary.startswith(
+        "The TLS handshake failed: the server ended it with the TLS alert 'handshake failure'"
+    )
+    assert "ALERT_HANDSHAKE_FAILURE" in result.verdict.summary
 
 
 async def test_whole_check_deadline(make_checker) -> None:
