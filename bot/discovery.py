@@ -1,19 +1,26 @@
 """`settings QUERY`: a provider's settings by name, email address or domain, or, for a domain
-that is no known provider, by where its MX hosts point (a Google or Microsoft 365 domain).
+that is no known provider, by where its MX hosts point (a Google or Microsoft 365 domain),
+else by the SRV records it publishes for mail clients (RFC 6186, RFC 8314).
 
 Names and known domains are answered from the records at once; only an unknown domain costs
-a DNS query, made through the live check's guard (name hygiene, no search list, a deadline).
+DNS queries (MX and the six SRV names at once), made through the live check's guard (name
+hygiene, no search list, a deadline). Settings read from SRV records say so, and offer the
+live check on what they name.
 """
 
 from __future__ import annotations
 
+import asyncio
+import datetime as dt
 from dataclasses import dataclass
 
 from bot.answers import Answer
 from bot.check.errors import CheckError
-from bot.check.guard import Guard
-from bot.engine import Engine
-from bot.records import Found
+from bot.check.guard import Guard, Host, SrvService
+from bot.check.ports import PORTS as CHECK_PORTS
+from bot.engine import MAX_CHECKS, Engine
+from bot.knowledge import Source
+from bot.records import HOST, Found, Provider, Server
 
 MAX_QUERY = 254
 
@@ -57,12 +64,14 @@ async def discover(engine: Engine, guard: Guard, query: str) -> SettingsResult:
         return _missing(engine, query, str(exc), True)
     if host.ip is not None:
         return _missing(engine, query, "Give a domain name, not an IP address.", True)
-    lookup = await guard.mx(host)
-    if lookup.error:
-        return _missing(engine, query, f"I have no settings for {host.display}: {lookup.error}.")
+    lookup, services = await asyncio.gather(guard.mx(host), guard.srv(host))
     names = [mx.name for mx in lookup.hosts]
     found = engine.settings_by_mx(names)
     shown = ", ".join(names[:3]) or "none"
+    if found is None and services:
+        return _from_srv(engine, query, host, services, "" if lookup.error else shown)
+    if lookup.error:
+        return _missing(engine, query, f"I have no settings for {host.display}: {lookup.error}.")
     if found is None:
         return _missing(
             engine,
@@ -72,6 +81,75 @@ async def discover(engine: Engine, guard: Guard, query: str) -> SettingsResult:
         )
     note = f"{host.display} receives its mail at {shown}, so it is hosted by {found.provider.name}."
     return _result(engine, query, found, note)
+
+
+_SRV_SERVERS = {
+    "submissions": ("outgoing", "smtp", "implicit"),
+    "submission": ("outgoing", "smtp", "starttls"),
+    "imaps": ("incoming", "imap", "implicit"),
+    "imap": ("incoming", "imap", "starttls"),
+    "pop3s": ("incoming", "pop3", "implicit"),
+    "pop3": ("incoming", "pop3", "starttls"),
+}
+SRV_SOURCES = (
+    Source(
+        "RFC 6186: Use of SRV Records for Locating Email Submission/Access Services",
+        "https://www.rfc-editor.org/rfc/rfc6186",
+    ),
+    Source(
+        "RFC 8314: Cleartext Considered Obsolete (implicit TLS SRV names)",
+        "https://www.rfc-editor.org/rfc/rfc8314#section-5.1",
+    ),
+)
+
+
+def _from_srv(
+    engine: Engine, query: str, host: Host, services: list[SrvService], mx_shown: str
+) -> SettingsResult:
+    """Settings built from the SRV records the domain publishes, marked as such."""
+    servers = tuple(
+        Server(*_SRV_SERVERS[s.service][:2], s.host, s.port, _SRV_SERVERS[s.service][2])
+        for s in services
+        if HOST.match(s.host)
+    )
+    if not servers:
+        return _missing(engine, query, f"I have no settings for {host.display}.")
+    provider = Provider(
+        id=f"dns-{host.name}",
+        name=host.display,
+        kind="mailbox",
+        aliases=(),
+        domains=(host.name,),
+        mx=(),
+        servers=servers,
+        username="Usually the full email address (SRV records do not say).",
+        auth="Whatever the domain's mail host requires (SRV records do not say).",
+        notes=("Run the live check on these hosts before handing them on.",),
+        sources=SRV_SOURCES,
+        reviewed=dt.date.today(),
+        origin="dns",
+    )
+    entry = provider.as_entry()
+    targets = [
+        f"{s.host} {s.port}" for s in sorted(servers, key=_smtp_first) if s.port in CHECK_PORTS
+    ]
+    mx = f"; its MX hosts ({mx_shown}) belong to no provider I know" if mx_shown else ""
+    note = f"{host.display} publishes its mail client settings in DNS (SRV records){mx}."
+    answer = Answer(
+        entry.question,
+        "answered",
+        100.0,
+        entry,
+        (),
+        engine.kb.port_rows(entry.ports),
+        note,
+        checks=tuple(dict.fromkeys(targets))[:MAX_CHECKS],
+    )
+    return SettingsResult(query, None, answer)
+
+
+def _smtp_first(server: Server) -> int:
+    return 0 if server.protocol == "smtp" else 1
 
 
 def _result(engine: Engine, query: str, found: Found, note: str) -> SettingsResult:

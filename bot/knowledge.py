@@ -27,6 +27,7 @@ ENTRY_ID = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 SUBJECT = re.compile(r"^[a-z0-9][a-z0-9.+-]*$")
 TLS_MODES = ("none", "starttls", "implicit")
 ISPDB_TAG = "ispdb"  # the tag of an answer rendered from Thunderbird's ISPDB (bot/ispdb.py)
+DNS_TAG = "dns-srv"  # the tag of settings read from a domain's SRV records (bot/discovery.py)
 TLS_LABELS = {"none": "none", "starttls": "STARTTLS", "implicit": "implicit TLS"}
 USES = ("relay", "submission", "retrieval", "delivery", "filtering", "web", "other")
 STATUSES = ("standard", "legacy", "unofficial")
@@ -68,7 +69,13 @@ class Entry:
     @property
     def dated(self) -> str:
         """`Reviewed 2026-12-01`, or the snapshot date of settings read from the ISPDB."""
-        label = "ISPDB snapshot" if ISPDB_TAG in self.tags else "Reviewed"
+        label = (
+            "ISPDB snapshot"
+            if ISPDB_TAG in self.tags
+            else "Looked up in DNS"
+            if DNS_TAG in self.tags
+            else "Reviewed"
+        )
         return f"{label} {self.reviewed.isoformat()}"
 
     @property

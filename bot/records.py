@@ -17,6 +17,7 @@ from pathlib import Path
 from rapidfuzz import fuzz, process
 
 from bot.knowledge import (
+    DNS_TAG,
     ENTRY_ID,
     ISPDB_TAG,
     TLS_LABELS,
@@ -63,6 +64,13 @@ PROVIDER_FIELDS = (
     "ispdb",
 )
 SERVER_FIELDS = ("role", "protocol", "host", "port", "tls", "region", "note")
+
+
+ORIGIN_TAGS = {"ispdb": ISPDB_TAG, "dns": DNS_TAG}
+ORIGIN_NOTES = {
+    "ispdb": "From Thunderbird's ISPDB, unreviewed.",
+    "dns": "From the domain's own DNS SRV records (RFC 6186), unreviewed.",
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -150,7 +158,7 @@ class Provider:
             short=self.short(),
             detail=self.detail(),
             ports=self.ports,
-            tags=("settings", self.kind, *((ISPDB_TAG,) if self.origin else ())),
+            tags=("settings", self.kind, *((ORIGIN_TAGS[self.origin],) if self.origin else ())),
             sources=self.sources,
             related=(),
             reviewed=self.reviewed,
@@ -169,7 +177,7 @@ class Provider:
                 )
                 parts.append(f"{PROTOCOL_LABELS[protocol]} {host} on {ports}")
         said = f"{self.name}: " + "; ".join(parts) + "."
-        return f"{said} (From Thunderbird's ISPDB, unreviewed.)" if self.origin else said
+        return f"{said} ({ORIGIN_NOTES[self.origin]})" if self.origin else said
 
     def detail(self) -> str:
         """Every server, the username and how to sign in, and the notes, in mrkdwn."""

@@ -9,9 +9,10 @@ import sys
 from pathlib import Path
 
 import pytest
+from dns_server import dns_server
 
 from bot import knowledge
-from bot.check.guard import Guard, StaticResolver
+from bot.check.guard import DnsResolver, Guard, StaticResolver
 from bot.discovery import discover
 from bot.engine import Engine
 from bot.kbcheck import check
@@ -299,3 +300,43 @@ def test_a_word_inside_a_name_is_no_typo_of_it(engine: Engine, question: str) ->
 def test_a_record_that_is_not_a_mapping_is_reported(tmp_path: Path) -> None:
     problems = [str(p) for p in check(_kb_with(tmp_path, RECORD + "- just some text\n"))[0]]
     assert any("providers.yaml:#2: record must be a mapping" in p for p in problems), problems
+
+
+async def test_a_domain_publishing_srv_records_gets_them_with_checks(engine: Engine) -> None:
+    """RFC 6186 SRV records, served by a real DNS server on loopback, become the settings."""
+    zone = {
+        "example-srv.org": {"MX": ["10 mx.example-srv.org."]},
+        "_submissions._tcp.example-srv.org": {"SRV": ["0 1 465 smtp.example-srv.org."]},
+        "_submission._tcp.example-srv.org": {"SRV": ["10 1 587 smtp.example-srv.org."]},
+        "_imaps._tcp.example-srv.org": {
+            "SRV": ["5 1 993 imap2.example-srv.org.", "0 1 993 imap.example-srv.org."]
+        },
+        "_pop3s._tcp.example-srv.org": {"SRV": ["0 0 0 ."]},
+    }
+    async with dns_server(zone) as where:
+        result = await discover(engine, Guard(DnsResolver(nameserver=where)), "jo@example-srv.org")
+    answer = result.answer
+    assert answer.status == "answered" and answer.entry is not None
+    short = answer.entry.short
+    assert "IMAP imap.example-srv.org on 993" in short and "POP3" not in short
+    assert "SMTP smtp.example-srv.org on 465 (" in short and " or 587 (" in short
+    assert short.endswith("(From the domain's own DNS SRV records (RFC 6186), unreviewed.)")
+    assert "publishes its mail client settings in DNS (SRV records)" in answer.note
+    assert "mx.example-srv.org" in answer.note
+    assert answer.checks == (
+        "smtp.example-srv.org 465",
+        "smtp.example-srv.org 587",
+        "imap.example-srv.org 993",
+    )
+    assert "rfc6186" in answer.entry.sources[0].url
+    assert answer.entry.dated.startswith("Looked up in DNS")
+
+
+async def test_known_mx_wins_over_srv_records(engine: Engine) -> None:
+    zone = {
+        "acme-srv.com": {"MX": ["1 smtp.google.com."]},
+        "_imaps._tcp.acme-srv.com": {"SRV": ["0 1 993 imap.acme-srv.com."]},
+    }
+    async with dns_server(zone) as where:
+        result = await discover(engine, Guard(DnsResolver(nameserver=where)), "acme-srv.com")
+    assert result.found is not None and result.found.provider.id == "gmail"

@@ -272,15 +272,25 @@ class Resolver(Protocol):
 class DnsResolver:
     """dnspython's async stub resolver: reads resolv.conf, never /etc/hosts or a search list."""
 
-    def __init__(self, lifetime: float = 5.0) -> None:
+    def __init__(self, lifetime: float = 5.0, nameserver: tuple[str, int] | None = None) -> None:
         self._resolver: dns.asyncresolver.Resolver | None = None
         self._lifetime = lifetime
+        self._nameserver = nameserver
+        """A server of the caller's own (`address`, `port`) instead of resolv.conf's."""
+
+    def _make(self) -> dns.asyncresolver.Resolver:
+        if self._nameserver is None:
+            return dns.asyncresolver.Resolver()
+        resolver = dns.asyncresolver.Resolver(configure=False)
+        resolver.nameservers = [self._nameserver[0]]
+        resolver.port = self._nameserver[1]
+        return resolver
 
     async def query(self, name: str, rdtype: str) -> list[str]:
         qname = dns.name.from_text(name)
         try:
             if self._resolver is None:
-                self._resolver = dns.asyncresolver.Resolver()
+                self._resolver = self._make()
             answer = await self._resolver.resolve(
                 qname, rdtype, search=False, lifetime=self._lifetime
             )
@@ -349,6 +359,22 @@ class MxLookup:
     note: str | None = None
     error: str | None = None
     dns_ms: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class SrvService:
+    """One mail service a domain publishes in DNS (RFC 6186, RFC 8314 for the TLS ones)."""
+
+    service: str
+    """`submissions`, `submission`, `imaps`, `imap`, `pop3s` or `pop3`."""
+    priority: int
+    weight: int
+    port: int
+    host: str
+
+
+SRV_SERVICES = ("submissions", "submission", "imaps", "imap", "pop3s", "pop3")
+MAX_SRV = 2
 
 
 class Guard:
@@ -428,6 +454,21 @@ class Guard:
             tuple(hosts[:MAX_MX]), note=cut if len(hosts) > MAX_MX else None, dns_ms=dns_ms
         )
 
+    async def srv(self, domain: Host) -> list[SrvService]:
+        """The mail services `domain` publishes as SRV records, best first per service; a
+        target of "." (RFC 6186 §3: not offered) and unparsable records are left out."""
+        names = [f"_{service}._tcp.{domain.name}" for service in SRV_SERVICES]
+        answers = await asyncio.gather(
+            *(self._resolver.query(name, "SRV") for name in names), return_exceptions=True
+        )
+        found: list[SrvService] = []
+        for service, answer in zip(SRV_SERVICES, answers, strict=True):
+            if isinstance(answer, list):
+                parsed = [r for text in answer if (r := _parse_srv(service, text))]
+                records = sorted(parsed, key=lambda r: (r.priority, -r.weight))
+                found.extend(records[:MAX_SRV])
+        return found
+
     async def ptr(self, address: str) -> tuple[str | None, bool | None]:
         """Reverse DNS of `address`, and whether that name resolves back to it (FCrDNS)."""
         try:
@@ -477,6 +518,18 @@ def _ip_or_none(text: str) -> IPAddress | None:
         return ipaddress.ip_address(text)
     except ValueError:
         return None
+
+
+def _parse_srv(service: str, text: str) -> SrvService | None:
+    """`priority weight port target` as DNS gives it; None for "." or a malformed record."""
+    parts = text.split()
+    if len(parts) != 4 or not all(p.isdigit() for p in parts[:3]):
+        return None
+    host = parts[3].rstrip(".").lower()
+    port = int(parts[2])
+    if not host or not 0 < port < 65536:
+        return None
+    return SrvService(service, int(parts[0]), int(parts[1]), port, host)
 
 
 def _parse_mx(text: str) -> MxHost:
