@@ -8,6 +8,8 @@ from typing import Literal
 from bot.knowledge import Entry, PortInfo
 
 Status = Literal["answered", "ambiguous", "no_match"]
+MAX_SUGGESTIONS = 3
+"""An answer offers at most this many entries as "did you mean" or nearest topics."""
 
 
 @dataclass(frozen=True, slots=True)

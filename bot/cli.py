@@ -185,7 +185,8 @@ def cmd_check(args: argparse.Namespace) -> int:
     import asyncio
 
     from bot.check import Checker, CheckError, Level
-    from bot.render import check as render_check
+    from bot.render import check_text
+    from bot.render import json as render_json
     from bot.render.text import plain
 
     checker = Checker(args.settings)
@@ -196,9 +197,9 @@ def cmd_check(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     report = asyncio.run(checker.run(request))
     if args.json:
-        print(json.dumps(render_check.to_json(report), ensure_ascii=False))
+        print(json.dumps(render_json.check_report(report), ensure_ascii=False))
     else:
-        sys.stdout.write(render_check.to_text(report))
+        sys.stdout.write(check_text.to_text(report))
     if report.refused:
         return EXIT_USAGE
     return EXIT_OK if report.level is Level.OK else EXIT_PROBLEMS

@@ -44,7 +44,7 @@ from typing import Any
 from rapidfuzz import fuzz, process, utils
 
 from bot import decide, fit
-from bot.answers import Answer, Status, Suggestion
+from bot.answers import MAX_SUGGESTIONS, Answer, Status, Suggestion
 from bot.decide import FEATURES, NEVER, Decider
 from bot.entities import (
     CONCEPTS,
@@ -65,7 +65,6 @@ OPINION_WEIGHT = 30.0
 TRAIN_LIMIT = 20_000  # phrasings; a larger base is matched without the second opinion
 SUGGEST_AT = 40.0  # a top score this high makes a "did you mean" rather than nothing
 SUGGEST_WITHIN = 12.0
-MAX_SUGGESTIONS = 3
 FAVOURITE_FLOOR = 20.0  # the second opinion's choice is offered from this score
 TYPO_CUTOFF = 84.0
 OUT_OF_SCOPE = "(out of scope)"  # not a valid entry id, so it never clashes with one

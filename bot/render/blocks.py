@@ -13,18 +13,13 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 from slack_sdk.models.blocks import (
     ActionsBlock,
     Block,
     ButtonElement,
-    ContextBlock,
     DividerBlock,
-    HeaderBlock,
-    MarkdownTextObject,
-    PlainTextObject,
     RawTextObject,
     SectionBlock,
     TableBlock,
@@ -32,17 +27,23 @@ from slack_sdk.models.blocks import (
 )
 from slack_sdk.models.views import View
 
-from bot.answers import Answer, PortCard, Suggestion
+from bot.answers import MAX_SUGGESTIONS, Answer, PortCard, Suggestion
 from bot.commands import HELP_EXAMPLES
 from bot.knowledge import TLS_LABELS, Entry, KnowledgeBase, PortInfo
+from bot.render.kit import (
+    SECTION_MAX,
+    Message,
+    button,
+    clip,
+    context,
+    escape,
+    header,
+    md,
+    validated,
+)
 from bot.store import Unanswered, Votes
 
-SECTION_MAX = 3000
-HEADER_MAX = 150
-BUTTON_MAX = 75
-CONTEXT_MAX = 2000
 QUOTE_MAX = 300
-MAX_SUGGESTIONS = 3
 MAX_RELATED = 5
 MAX_CHECKS = 3
 MAX_BLOCKS = 50
@@ -61,41 +62,9 @@ APOLOGY = (
 )
 
 
-@dataclass(frozen=True, slots=True)
-class Message:
-    """Blocks plus the top-level `text` Slack shows in notifications and block-less clients."""
-
-    text: str
-    blocks: tuple[Block | dict[str, Any], ...]
-
-    def payload(self) -> dict[str, Any]:
-        """`text` and validated `blocks` as dicts, ready for any Slack API call (dicts are
-        blocks validated earlier, see `_validated`)."""
-        blocks = [b if isinstance(b, dict) else b.to_dict() for b in self.blocks]
-        return {"text": self.text, "blocks": blocks}
-
-
-def _validated(blocks: Iterable[Block]) -> tuple[dict[str, Any], ...]:
-    return tuple(block.to_dict() for block in blocks)
-
-
-def escape(text: str) -> str:
-    """Escape Slack's control characters (`&`, `<`, `>`) and nothing else."""
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-
-
-def clip(text: str, limit: int) -> str:
-    """`text` cut to `limit` characters, ending in an ellipsis when cut."""
-    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
-
-
 def quote(user_text: str) -> str:
     """A user's words, shortened, escaped and in quotes, safe to embed in mrkdwn."""
     return "“" + escape(clip(" ".join(user_text.split()), QUOTE_MAX)) + "”"
-
-
-def _md(text: str) -> MarkdownTextObject:
-    return MarkdownTextObject(text=text, verbatim=True)
 
 
 def sections(mrkdwn: str) -> list[SectionBlock]:
@@ -109,25 +78,11 @@ def sections(mrkdwn: str) -> list[SectionBlock]:
         chunks.append(rest[:cut].rstrip())
         rest = rest[cut:].strip()
     chunks.append(rest)
-    return [SectionBlock(text=_md(chunk)) for chunk in chunks if chunk]
-
-
-def _header(text: str) -> HeaderBlock:
-    return HeaderBlock(text=PlainTextObject(text=clip(text, HEADER_MAX)))
-
-
-def _context(mrkdwn: str) -> ContextBlock:
-    return ContextBlock(elements=[_md(clip(mrkdwn, CONTEXT_MAX))])
-
-
-def _button(action_id: str, label: str, value: str, style: str | None = None) -> ButtonElement:
-    return ButtonElement(
-        action_id=action_id, text=clip(label, BUTTON_MAX), value=value, style=style
-    )
+    return [SectionBlock(text=md(chunk)) for chunk in chunks if chunk]
 
 
 def _entry_buttons(prefix: str, entries: Iterable[Entry]) -> list[ButtonElement]:
-    return [_button(f"{prefix}_{i}", e.question, e.id) for i, e in enumerate(entries)]
+    return [button(f"{prefix}_{i}", e.question, e.id) for i, e in enumerate(entries)]
 
 
 def _link(title: str, url: str) -> str:
@@ -173,13 +128,13 @@ def _sources_line(entry: Entry) -> str:
 
 def _feedback(entry: Entry, share_ref: str | None, more: bool = False) -> ActionsBlock:
     buttons = [
-        _button("helpful", "👍 Helpful", entry.id),
-        _button("not_helpful", "👎 Not helpful", entry.id),
+        button("helpful", "👍 Helpful", entry.id),
+        button("not_helpful", "👎 Not helpful", entry.id),
     ]
     if more:
-        buttons.append(_button("full_answer", "Full answer", entry.id))
+        buttons.append(button("full_answer", "Full answer", entry.id))
     if share_ref is not None:
-        buttons.append(_button("share", "Share in channel", share_ref, style="primary"))
+        buttons.append(button("share", "Share in channel", share_ref, style="primary"))
     return ActionsBlock(elements=buttons)
 
 
@@ -187,7 +142,7 @@ def _shared_by(user_id: str | None, asked: str | None) -> list[Block]:
     if not user_id:
         return []
     line = f"Shared by <@{escape(user_id)}>" + (f", who asked {quote(asked)}" if asked else "")
-    return [_context(line)]
+    return [context(line)]
 
 
 def entry_message(
@@ -207,7 +162,7 @@ def entry_message(
     head, body, tail = _entry_parts(entry, tuple(rows), related)
     blocks: list[Block | dict[str, Any]] = [*_shared_by(shared_by, asked), *head]
     if note:
-        blocks.append(_context(escape(note)))
+        blocks.append(context(escape(note)))
     blocks += [*body, _feedback(entry, share_ref)]
     if checks:
         blocks.append(run_check_actions(checks))
@@ -222,25 +177,25 @@ def _entry_parts(
     """The blocks that depend only on the entry, built and validated once per entry: the
     head (question, short answer), the body (detail, port table, sources), the tail
     (related questions)."""
-    head: list[Block] = [_header(entry.question), *sections(f"*{escape(entry.short)}*")]
+    head: list[Block] = [header(entry.question), *sections(f"*{escape(entry.short)}*")]
     body: list[Block] = [*sections(escape(entry.detail))]
     if rows:
         body.append(port_table(rows))
-    body.append(_context(_sources_line(entry)))
+    body.append(context(_sources_line(entry)))
     tail: list[Block] = []
     if related:
         tail = [
-            _context("*Related questions*"),
+            context("*Related questions*"),
             ActionsBlock(elements=_entry_buttons("related", related)),
         ]
-    return _validated(head), _validated(body), _validated(tail)
+    return validated(head), validated(body), validated(tail)
 
 
 def run_check_actions(targets: Sequence[str]) -> ActionsBlock:
     """ "Run live check" buttons for up to three targets (`host` or `host port`); each value
     is command text for `bot.commands.parse`."""
     buttons = [
-        _button(f"{RUN_CHECK_ACTION}_{i}", f"Run live check: {target}", f"check {target}")
+        button(f"{RUN_CHECK_ACTION}_{i}", f"Run live check: {target}", f"check {target}")
         for i, target in enumerate(targets[:MAX_CHECKS])
     ]
     return ActionsBlock(elements=buttons)
@@ -265,7 +220,7 @@ def ambiguous_message(answer: Answer) -> Message:
     if answer.checks:  # a host the question names can be checked whichever answer it wants
         blocks.append(run_check_actions(answer.checks))
     if answer.note:
-        blocks.append(_context(escape(answer.note)))
+        blocks.append(context(escape(answer.note)))
     text = "Did you mean one of these? " + " | ".join(
         f"{escape(s.entry.question)} {escape(s.entry.short)}" for s in options
     )
@@ -285,7 +240,7 @@ def no_match_message(answer: Answer) -> Message:
     if answer.checks:
         blocks.append(run_check_actions(answer.checks))
     blocks += sections(CAPABILITIES)
-    blocks.append(_context(NOTED))
+    blocks.append(context(NOTED))
     text = _with_table(opening + (f" {escape(answer.note)}" if answer.note else ""), answer.ports)
     return Message(text=text, blocks=tuple(blocks))
 
@@ -324,18 +279,18 @@ def port_card_message(
     if not card.is_port:
         return notice(escape(card.note))
     title = f"Port {card.port}" + (f": {card.info.name}" if card.info else "")
-    blocks: list[Block] = [*_shared_by(shared_by, None), _header(title)]
+    blocks: list[Block] = [*_shared_by(shared_by, None), header(title)]
     summary = f"*{escape(card.note)}*"
     if card.entry:
         summary += f"\n{escape(card.entry.short)}"
     blocks += sections(summary)
     rows = (card.info,) if card.info else ()
     if card.info:
-        blocks += [port_table(rows), _context(escape(card.info.note))]
+        blocks += [port_table(rows), context(escape(card.info.note))]
     if card.entry:
-        blocks += [_context(_sources_line(card.entry)), _feedback(card.entry, share_ref, more=True)]
+        blocks += [context(_sources_line(card.entry)), _feedback(card.entry, share_ref, more=True)]
     else:
-        blocks.append(_context("`/mailport help` shows what else I can do."))
+        blocks.append(context("`/mailport help` shows what else I can do."))
     text = _with_table(escape(card.note), rows)
     return Message(text=text, blocks=tuple(blocks))
 
@@ -350,10 +305,10 @@ def _examples() -> str:
 def help_blocks() -> list[Block]:
     """Usage with examples (shared by the help reply and the App Home tab)."""
     return [
-        _header("mailport: email ports, answered"),
+        header("mailport: email ports, answered"),
         *sections(CAPABILITIES),
         *sections(_examples()),
-        _context(
+        context(
             "In a channel, mention me: `@mailport which port for IMAP?` and I reply in a thread. "
             "In a DM, just ask. Replies to `/mailport` are private until you press "
             "*Share in channel*."
@@ -412,11 +367,11 @@ def home_view(
     blocks = [
         *help_blocks(),
         DividerBlock(),
-        _header("For curators: top unanswered questions"),
+        header("For curators: top unanswered questions"),
         *sections(_unanswered_lines(unanswered)),
-        _header("For curators: most down-voted answers"),
+        header("For curators: most down-voted answers"),
         *sections(_downvoted_lines(downvoted, kb)),
-        _context("`mailport report` prints the same lists in a terminal."),
+        context("`mailport report` prints the same lists in a terminal."),
     ]
     return View(type="home", blocks=blocks)
 
@@ -430,4 +385,4 @@ def personal_home_view(curators_set: bool) -> View:
         else "Curators: set `MAILPORT_CURATORS` to your Slack user or user group IDs to see "
         "the questions I could not answer here (`mailport report` prints them meanwhile)."
     )
-    return View(type="home", blocks=[*help_blocks(), DividerBlock(), _context(where)])
+    return View(type="home", blocks=[*help_blocks(), DividerBlock(), context(where)])

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from bot.answers import Answer, PortCard
+from bot.check.report import CheckReport
 from bot.knowledge import Entry, PortInfo
 
 
@@ -59,3 +60,28 @@ def port_card(card: PortCard) -> dict[str, Any]:
         "entry_id": card.entry.id if card.entry else None,
         "note": card.note,
     }
+
+
+def check_report(report: CheckReport) -> dict[str, Any]:
+    """`mailport check --json`: `CheckReport.to_dict()`, schema "mailport.check/1"::
+
+      {schema, query, ports: [int], mx, checked_at (ISO 8601 UTC), ms, cached, ref,
+       verdict: {level: OK|WARNING|FAIL, summary, next_step, also: [str]},
+       notes: [str],
+       hosts: [{name, ascii_name, mx_preference, dns_ms, error, verdict,
+                addresses: [{address, ptr, ptr_confirmed}], refused: [{address, reason}], skipped,
+                ports: [{host, address, port, protocol, tls_mode, ms, banner,
+                         steps: [{name, ok, ms, detail}],
+                         caps_before_tls, caps_after_tls, starttls_offered,
+                         auth_before_tls, cleartext_login, tls_versions, runs_pipelined_commands,
+                         auth_after_tls,
+                         tls: {version, cipher, bits, checked_name, verified, verify_code,
+                               verify_reason, verify_message, name_matches,
+                               cert: {subject, issuer, sans, not_before, not_after, days_left,
+                                      expired, self_signed, sha256, key, signature},
+                               chain: [{subject, issuer}] (as the server sent it, its own first),
+                               issuer_url (AIA caIssuers) | null} | null,
+                         failure: {step, code, detail} | null, verdict, transcript: [str]}]}]}
+    Fields are only ever added within one schema version.
+    """
+    return report.to_dict()

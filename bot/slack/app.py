@@ -38,8 +38,8 @@ from bot.discovery import discover
 from bot.engine import Engine
 from bot.normalize import strip_slack
 from bot.render import blocks
-from bot.render import check as check_render
-from bot.render.blocks import Message
+from bot.render import check_blocks as check_render
+from bot.render.kit import Message, escape
 from bot.settings import Settings
 from bot.slack.curators import Curators
 from bot.slack.delivery import describe, retry_handlers, why_undelivered
@@ -256,14 +256,14 @@ class Mailport:
         try:
             return self.checker.prepare(check.host, check.ports, check.mx)
         except CheckError as exc:
-            return blocks.notice(blocks.escape(str(exc)))
+            return blocks.notice(escape(str(exc)))
 
     async def run_check(self, request: CheckRequest, user_id: str, team_id: str) -> Message:
         """The live check's report, or why it did not run (rate limit, busy)."""
         try:
             report = await self.checker.run(request, user=user_id, team=team_id)
         except CheckError as exc:
-            return blocks.notice(blocks.escape(str(exc)))
+            return blocks.notice(escape(str(exc)))
         return check_render.to_message(report)
 
     def later(self, body: Body, work: Coroutine[Any, Any, None]) -> None:

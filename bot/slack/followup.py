@@ -15,7 +15,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 
-from bot.render.blocks import Message
+from bot.render.kit import Message
 from bot.slack.delivery import Undeliverable, trusted_response_url
 
 log = logging.getLogger(__name__)

@@ -14,7 +14,7 @@ from check_servers import Certs, aiosmtpd_server
 from bot.check import Checker, Level
 from bot.check.guard import StaticResolver
 from bot.check.report import PortResult
-from bot.render import check as render_check
+from bot.render import check_text
 
 
 def only(report_results: list[PortResult]) -> PortResult:
@@ -159,7 +159,7 @@ async def test_a_missing_intermediate_is_named_with_the_chain_as_sent(
     assert report.to_dict()["hosts"][0]["ports"][0]["tls"]["chain"] == [
         {"subject": "CN=smtp.alone.example.net", "issuer": tls.cert.issuer}
     ]
-    assert "Chain sent: 1: CN=smtp.alone.example.net, issued by " in render_check.to_text(report)
+    assert "Chain sent: 1: CN=smtp.alone.example.net, issued by " in check_text.to_text(report)
 
 
 async def test_a_full_chain_from_an_untrusted_ca_is_told_apart(

@@ -15,7 +15,8 @@ from bot.check import Checker, CheckReport, Level
 from bot.check.guard import StaticResolver
 from bot.check.report import HostResult, PortResult, Verdict
 from bot.check.verdict import overall
-from bot.render import check as render
+from bot.render import check_blocks, check_text
+from bot.render import json as render_json
 from bot.store import SQLiteStore
 
 HOSTILE_BANNER = "220 <!channel> <https://evil.example|click> *bold* `tick` & done"
@@ -36,7 +37,7 @@ def report(checked: tuple[Checker, CheckReport]) -> CheckReport:
 
 
 def test_json_is_the_documented_shape(report: CheckReport) -> None:
-    data = render.to_json(report)
+    data = render_json.check_report(report)
     assert data["schema"] == "mailport.check/1"
     assert set(data) >= {
         "query",
@@ -79,7 +80,7 @@ def test_json_is_the_documented_shape(report: CheckReport) -> None:
 
 
 def test_text_report(report: CheckReport) -> None:
-    text = render.to_text(report)
+    text = check_text.to_text(report)
     assert "FAIL: 2 checks failed; " in text
     assert "Certificate expired 3 days ago." in text
     assert "Refused: the host is up but nothing listens on 465." in text
@@ -92,7 +93,7 @@ def _all_text(blocks: list) -> str:
 
 
 def test_blocks_escape_server_text_and_offer_details(report: CheckReport) -> None:
-    blocks, fallback = render.to_blocks(report)
+    blocks, fallback = check_blocks.to_blocks(report)
     payload = [b.to_dict() for b in blocks]
     assert [b["type"] for b in payload] == ["header", "section", "table", "context", "actions"]
     table = payload[2]["rows"]
@@ -109,7 +110,7 @@ def test_blocks_escape_server_text_and_offer_details(report: CheckReport) -> Non
     assert (button["action_id"], button["value"]) == ("check_details", report.ref)
     assert fallback.startswith("Live check of smtp.expired.example.net: FAIL")
 
-    details, _ = render.to_detail_blocks(report)
+    details, _ = check_blocks.to_detail_blocks(report)
     text = _all_text(details)
     assert "<!channel>" not in text and "<https://evil" not in text
     assert "&lt;!channel&gt;" in text and "&amp; done" in text
@@ -213,10 +214,10 @@ def test_check_time_in_slack_date_format_and_duration(ms: float, shown: str) -> 
     when = dt.datetime.now(dt.UTC).replace(microsecond=0)
     report = _rated(Level.OK)
     report.checked_at, report.ms = when.isoformat(), ms
-    blocks, _ = render.to_blocks(report)
+    blocks, _ = check_blocks.to_blocks(report)
     [context] = [b.to_dict() for b in blocks if b.type == "context"]
     line = context["elements"][0]["text"]
     token = f"<!date^{int(when.timestamp())}^{{date_short_pretty}} {{time}}|"
     assert token in line and when.strftime("%Y-%m-%d %H:%M") in line
     assert line.endswith(f" in {shown}") and "&lt;" not in line
-    assert f" in {shown}" in render.to_text(report).splitlines()[0]
+    assert f" in {shown}" in check_text.to_text(report).splitlines()[0]

@@ -21,8 +21,8 @@ from bot.check.report import (
 from bot.commands import Check, parse
 from bot.engine import Engine
 from bot.render import blocks
-from bot.render import check as check_render
-from bot.render.blocks import Message, escape
+from bot.render import check_blocks as check_render
+from bot.render.kit import Message, escape
 from bot.store import Unanswered, Votes
 
 MESSAGE_BLOCKS = 50
