@@ -3,6 +3,7 @@ CAPABILITY, LOGOUT. Tagged commands one at a time; never LOGIN or AUTHENTICATE."
 
 from __future__ import annotations
 
+from bot.check.report import FailureCode
 from bot.check.session import Session
 from bot.check.stream import ProbeFailure
 
@@ -32,9 +33,9 @@ class ImapDialogue:
             step.detail = line
             word = line[2:].split(" ", 1)[0].upper() if line.startswith("* ") else ""
             if word == "BYE":
-                raise ProbeFailure("rejected", line)
+                raise ProbeFailure(FailureCode.REJECTED, line)
             if word not in ("OK", "PREAUTH"):
-                raise ProbeFailure("protocol", f"not an IMAP greeting: {line[:80]!r}")
+                raise ProbeFailure(FailureCode.PROTOCOL, f"not an IMAP greeting: {line[:80]!r}")
         return line[2:]
 
     async def capabilities(self) -> list[str]:
@@ -43,7 +44,7 @@ class ImapDialogue:
             untagged, status = await self._command("CAPABILITY")
             step.detail = status
             if not status.upper().startswith("OK"):
-                raise ProbeFailure("protocol", f"CAPABILITY failed: {status}")
+                raise ProbeFailure(FailureCode.PROTOCOL, f"CAPABILITY failed: {status}")
         caps: list[str] = []
         for line in untagged:
             words = line.split()
@@ -57,7 +58,7 @@ class ImapDialogue:
             _, status = await self._command("STARTTLS")
             step.detail = status
             if not status.upper().startswith("OK"):
-                raise ProbeFailure("starttls_refused", status)
+                raise ProbeFailure(FailureCode.STARTTLS_REFUSED, status)
 
     async def quit(self) -> None:
         """LOGOUT."""

@@ -3,6 +3,7 @@ QUIT. One command at a time; never USER, PASS, APOP or AUTH."""
 
 from __future__ import annotations
 
+from bot.check.report import FailureCode
 from bot.check.session import Session
 from bot.check.stream import ProbeFailure
 
@@ -18,7 +19,7 @@ class Pop3Dialogue:
     async def _status(self) -> str:
         line = await self.s.stream.read_line()
         if not line.startswith(("+OK", "-ERR")):
-            raise ProbeFailure("protocol", f"not a POP3 reply: {line[:80]!r}")
+            raise ProbeFailure(FailureCode.PROTOCOL, f"not a POP3 reply: {line[:80]!r}")
         return line
 
     async def greet(self) -> str:
@@ -27,7 +28,7 @@ class Pop3Dialogue:
             line = await self._status()
             step.detail = line
             if line.startswith("-ERR"):
-                raise ProbeFailure("rejected", line)
+                raise ProbeFailure(FailureCode.REJECTED, line)
         return line[4:]
 
     async def capabilities(self) -> list[str]:
@@ -48,7 +49,7 @@ class Pop3Dialogue:
             status = await self._status()
             step.detail = status
             if not status.startswith("+OK"):
-                raise ProbeFailure("starttls_refused", status)
+                raise ProbeFailure(FailureCode.STARTTLS_REFUSED, status)
 
     async def quit(self) -> None:
         """QUIT."""

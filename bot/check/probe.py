@@ -15,7 +15,7 @@ from bot.check.guard import Guard
 from bot.check.imap import ImapDialogue
 from bot.check.pop3 import Pop3Dialogue
 from bot.check.ports import PortSpec, Proto, TlsMode
-from bot.check.report import Failure, PortResult
+from bot.check.report import Failure, FailureCode, PortResult
 from bot.check.session import Limits, Session, StepTimeout
 from bot.check.smtp import SmtpDialogue
 from bot.check.stream import ProbeFailure, printable
@@ -122,7 +122,7 @@ async def _converse(s: Session, dialogue: Dialogue, spec: PortSpec, contexts: Co
         _record_before_tls(s, dialogue, caps)
         if not s.result.starttls_offered:
             await _quit(dialogue)
-            raise ProbeFailure("no_starttls")
+            raise ProbeFailure(FailureCode.NO_STARTTLS)
         await _ask_starttls(s, dialogue)
         await _handshake(s, dialogue, spec, contexts)
         s.tag = "TLS"
@@ -136,7 +136,8 @@ async def _ask_starttls(s: Session, dialogue: Dialogue) -> None:
     early = s.stream.buffered()
     if early:
         shown = printable(early[:80])
-        raise ProbeFailure("injection", f"{len(early)} bytes before the handshake: {shown!r}")
+        detail = f"{len(early)} bytes before the handshake: {shown!r}"
+        raise ProbeFailure(FailureCode.INJECTION, detail)
 
 
 async def _handshake(s: Session, dialogue: Dialogue, spec: PortSpec, contexts: Contexts) -> None:
@@ -154,12 +155,12 @@ async def _handshake(s: Session, dialogue: Dialogue, spec: PortSpec, contexts: C
             said = await _plain_greeting(s)
             if said:
                 s.current = failed
-                raise ProbeFailure("plaintext", said) from None
+                raise ProbeFailure(FailureCode.PLAINTEXT, said) from None
         version = await _legacy_version(s, dialogue, spec, contexts)
         s.current = failed  # the finding belongs to the first handshake, not the retry
         if version is None:
             raise error
-        raise ProbeFailure("old_tls", version) from None
+        raise ProbeFailure(FailureCode.OLD_TLS, version) from None
     else:
         s.result.tls = describe(_session_of(s), s.server_name)
 
@@ -250,17 +251,17 @@ def _failure(s: Session, exc: Exception) -> Failure:
     if isinstance(exc, ProbeFailure):
         return Failure(step, exc.code, exc.detail)
     if isinstance(exc, StepTimeout):
-        return Failure(step, "timeout", f"no answer within {exc.seconds:g} s")
+        return Failure(step, FailureCode.TIMEOUT, f"no answer within {exc.seconds:g} s")
     if isinstance(exc, TimeoutError):
         if s.result.steps and not s.result.steps[-1].ok:
             s.result.steps[-1].detail = "stopped at the check's time limit"
-        return Failure(step, "deadline")
+        return Failure(step, FailureCode.DEADLINE)
     if isinstance(exc, ssl.SSLError):
-        return Failure(step, "tls", exc.reason or str(exc))
+        return Failure(step, FailureCode.TLS, exc.reason or str(exc))
     if isinstance(exc, ConnectionRefusedError):
-        return Failure(step, "refused")
+        return Failure(step, FailureCode.REFUSED)
     if isinstance(exc, ConnectionResetError | BrokenPipeError):
-        return Failure(step, "reset")
+        return Failure(step, FailureCode.RESET)
     if isinstance(exc, OSError) and exc.errno in _UNREACHABLE:
-        return Failure(step, "unreachable", exc.strerror or str(exc))
-    return Failure(step, "error", str(exc) or type(exc).__name__)
+        return Failure(step, FailureCode.UNREACHABLE, exc.strerror or str(exc))
+    return Failure(step, FailureCode.ERROR, str(exc) or type(exc).__name__)

@@ -25,6 +25,28 @@ class Level(StrEnum):
         return list(Level).index(self)
 
 
+class FailureCode(StrEnum):
+    """Why a dialogue stopped early; `bot.check.verdict` turns each into words."""
+
+    TIMEOUT = "timeout"  # a step had no answer within its time
+    DEADLINE = "deadline"  # the whole check ran out of time
+    REFUSED = "refused"  # nothing listens (TCP RST to the SYN)
+    RESET = "reset"  # the connection was reset mid-dialogue
+    CLOSED = "closed"  # the server closed the connection
+    UNREACHABLE = "unreachable"  # no route to the address
+    TLS = "tls"  # the TLS handshake failed
+    OLD_TLS = "old_tls"  # only TLS 1.0/1.1 work
+    PLAINTEXT = "plaintext"  # an implicit-TLS port answered in plain text
+    INJECTION = "injection"  # the server sent data before the TLS handshake
+    REJECTED = "rejected"  # a 4xx/5xx greeting, or a NO/BYE/-ERR
+    EHLO_REFUSED = "ehlo_refused"
+    NO_STARTTLS = "no_starttls"  # STARTTLS (STLS) is not offered
+    STARTTLS_REFUSED = "starttls_refused"  # offered, but the command failed
+    OVERLONG = "overlong"  # a reply line past RFC 5321's 512 octets
+    PROTOCOL = "protocol"  # not the protocol the port is for
+    ERROR = "error"  # anything else (its text is the detail)
+
+
 @dataclass(slots=True)
 class Verdict:
     """One plain-English sentence, the next thing to do, and any further problems."""
@@ -96,10 +118,10 @@ class TlsInfo:
 
 @dataclass(slots=True)
 class Failure:
-    """Why a dialogue stopped early: the step and a code (see verdict.py)."""
+    """Why a dialogue stopped early: the step and a code."""
 
     step: str
-    code: str
+    code: FailureCode
     detail: str = ""
 
 

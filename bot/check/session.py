@@ -10,7 +10,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
 from bot.check.guard import Guard
-from bot.check.report import PortResult, Step
+from bot.check.report import FailureCode, PortResult, Step
 from bot.check.stream import LineStream, ProbeFailure
 
 
@@ -55,7 +55,7 @@ class Session:
     def stream(self) -> LineStream:
         """The open stream (connect first)."""
         if self._stream is None:
-            raise ProbeFailure("closed", "not connected")
+            raise ProbeFailure(FailureCode.CLOSED, "not connected")
         return self._stream
 
     @asynccontextmanager

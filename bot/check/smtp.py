@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 
+from bot.check.report import FailureCode
 from bot.check.session import Session
 from bot.check.stream import ProbeFailure
 
@@ -32,7 +33,7 @@ class SmtpDialogue:
     async def _reply(self) -> tuple[int, str]:
         lines = await self.s.stream.read_reply(_is_last)
         if not all(line[:3].isdigit() for line in lines):
-            raise ProbeFailure("protocol", f"not an SMTP reply: {lines[0][:80]!r}")
+            raise ProbeFailure(FailureCode.PROTOCOL, f"not an SMTP reply: {lines[0][:80]!r}")
         return int(lines[-1][:3]), "\n".join(line[4:] for line in lines)
 
     async def greet(self) -> str:
@@ -41,7 +42,7 @@ class SmtpDialogue:
             code, text = await self._reply()
             step.detail = f"{code} {text}"
             if code != 220:
-                raise ProbeFailure("rejected", f"{code} {text}")
+                raise ProbeFailure(FailureCode.REJECTED, f"{code} {text}")
         return text
 
     async def capabilities(self) -> list[str]:
@@ -55,7 +56,7 @@ class SmtpDialogue:
                 code, text = await self._after_probe(code, text)
             step.detail = f"{code}"
             if code != 250:
-                raise ProbeFailure("ehlo_refused", f"{code} {text}")
+                raise ProbeFailure(FailureCode.EHLO_REFUSED, f"{code} {text}")
         return text.split("\n")[1:]
 
     async def _after_probe(self, code: int, text: str) -> tuple[int, str]:
@@ -81,7 +82,7 @@ class SmtpDialogue:
             code, text = await self._reply()
             step.detail = f"{code} {text}"
             if code != 220:
-                raise ProbeFailure("starttls_refused", f"{code} {text}")
+                raise ProbeFailure(FailureCode.STARTTLS_REFUSED, f"{code} {text}")
 
     async def quit(self) -> None:
         """Say goodbye."""

@@ -8,6 +8,8 @@ import contextlib
 import ssl
 from collections.abc import Callable
 
+from bot.check.report import FailureCode
+
 MAX_REPLY = 32 * 1024
 MAX_REPLY_LINES = 200
 MAX_TRANSCRIPT = 200
@@ -16,9 +18,9 @@ CLOSE_WAIT = 1.0
 
 
 class ProbeFailure(Exception):
-    """The dialogue cannot go on; `code` names what happened (see verdict.py)."""
+    """The dialogue cannot go on; `code` names what happened."""
 
-    def __init__(self, code: str, detail: str = "") -> None:
+    def __init__(self, code: FailureCode, detail: str = "") -> None:
         super().__init__(detail or code)
         self.code = code
         self.detail = detail
@@ -53,10 +55,10 @@ class LineStream:
         except asyncio.LimitOverrunError:
             start = printable(self.buffered()[:40])
             self._add(f"S: {start}… (a line longer than 8 KiB)")
-            raise ProbeFailure("overlong", start) from None
+            raise ProbeFailure(FailureCode.OVERLONG, start) from None
         except asyncio.IncompleteReadError as exc:
             detail = f"after {printable(exc.partial)!r}" if exc.partial else ""
-            raise ProbeFailure("closed", detail) from None
+            raise ProbeFailure(FailureCode.CLOSED, detail) from None
         line = printable(raw)
         self._add(f"S: {line}")
         return line
@@ -72,7 +74,7 @@ class LineStream:
             if is_last(line):
                 return lines
             if size > MAX_REPLY or len(lines) >= MAX_REPLY_LINES:
-                raise ProbeFailure("protocol", "the server's reply is too long")
+                raise ProbeFailure(FailureCode.PROTOCOL, "the server's reply is too long")
 
     async def send(self, *lines: str) -> None:
         """Send command lines (CRLF added) in one write and wait until they are written."""

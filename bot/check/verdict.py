@@ -9,7 +9,15 @@ import re
 
 from bot.check.guard import refused_literal, refused_next_step
 from bot.check.ports import PortSpec, TlsMode
-from bot.check.report import CheckReport, HostResult, Level, PortResult, TlsInfo, Verdict
+from bot.check.report import (
+    CheckReport,
+    FailureCode,
+    HostResult,
+    Level,
+    PortResult,
+    TlsInfo,
+    Verdict,
+)
 
 SLOW_GREETING_MS = 5000.0
 EXPIRY_WARNING_DAYS = 14
@@ -34,7 +42,8 @@ def optional(result: PortResult) -> PortResult:
     """An unofficial port that `all` included: when nothing listens (refused, or dropped by a
     firewall), that is information, not a failure."""
     failure = result.failure
-    if failure is not None and failure.step == "connect" and failure.code in ("refused", "timeout"):
+    silent = (FailureCode.REFUSED, FailureCode.TIMEOUT)
+    if failure is not None and failure.step == "connect" and failure.code in silent:
         result.verdict = Verdict(
             Level.OK,
             f"Nothing listens on {result.port}, an unofficial submission port that no client "
@@ -51,7 +60,7 @@ def _failure(r: PortResult, spec: PortSpec) -> Verdict:
     assert r.failure is not None
     code, step, detail, port = r.failure.code, r.failure.step, r.failure.detail, r.port
     fail = Level.FAIL
-    if code == "timeout" and step == "connect":
+    if code is FailureCode.TIMEOUT and step == "connect":
         if port == 25:
             return Verdict(
                 fail,
@@ -65,7 +74,8 @@ def _failure(r: PortResult, spec: PortSpec) -> Verdict:
             f"Timed out: nothing answered on port {port} ({detail}); a firewall probably drops it.",
             f"Check the server's firewall or cloud security group for TCP {port}.",
         )
-    if code in ("timeout", "deadline") and step in _GREETINGS and r.tls is not None:
+    timed_out = code in (FailureCode.TIMEOUT, FailureCode.DEADLINE)
+    if timed_out and step in _GREETINGS and r.tls is not None:
         return Verdict(
             fail,
             "The TLS handshake worked, but no greeting came over TLS: the service behind TLS "
@@ -73,7 +83,7 @@ def _failure(r: PortResult, spec: PortSpec) -> Verdict:
             "Check what TLS hands the connection to: a stalled or stopped mail service, or a "
             "TLS proxy (stunnel, a load balancer) forwarding to nothing; see its logs.",
         )
-    if code == "timeout" and step in _GREETINGS:
+    if code is FailureCode.TIMEOUT and step in _GREETINGS:
         hint = (
             f" (TLS at once is port {_IMPLICIT_ALTERNATIVE[port]}'s job)"
             if (port in _IMPLICIT_ALTERNATIVE and port != 25)
@@ -85,19 +95,19 @@ def _failure(r: PortResult, spec: PortSpec) -> Verdict:
             f"Check the mail server's logs; a service expecting TLS at once{hint} or an "
             "overloaded server looks like this.",
         )
-    if code == "timeout" and step.startswith("TLS handshake"):
+    if code is FailureCode.TIMEOUT and step.startswith("TLS handshake"):
         return Verdict(
             _tls_level(spec),
             f"The TLS handshake timed out ({detail}).",
             "Check the service's TLS settings; it may not speak TLS on this port.",
         )
-    if code == "timeout":
+    if code is FailureCode.TIMEOUT:
         return Verdict(
             fail,
             f"No reply to {step} ({detail}).",
             "The server stalls mid-conversation; check its logs and load.",
         )
-    if code == "deadline" and step in _GREETINGS:
+    if code is FailureCode.DEADLINE and step in _GREETINGS:
         implicit = _IMPLICIT_ALTERNATIVE.get(port) if port != 25 else None
         hint = (
             f" A service expecting TLS at once (port {implicit}'s job) is silent too."
@@ -112,55 +122,55 @@ def _failure(r: PortResult, spec: PortSpec) -> Verdict:
             "on purpose, but most clients give up after 30 to 60 s: check the greet delay and "
             f"the server's load and logs.{hint}",
         )
-    if code == "deadline":
+    if code is FailureCode.DEADLINE:
         return Verdict(
             fail,
             f"The check hit its time limit during {step}.",
             "The server is very slow or stalls; try again later or check its load.",
         )
-    if code == "refused":
+    if code is FailureCode.REFUSED:
         return Verdict(
             fail,
             f"Refused: the host is up but nothing listens on {port}.",
             f"Start the {spec.role} service on {port}, or open the port in the host's firewall.",
         )
-    if code == "unreachable":
+    if code is FailureCode.UNREACHABLE:
         return Verdict(
             fail,
             f"Unreachable: no route to {r.address} ({detail}).",
             "If this is an IPv6 address, the bot's network may lack IPv6; otherwise "
             "check routing to the server.",
         )
-    if code in ("reset", "closed"):
-        how = "reset" if code == "reset" else "closed"
+    if code in (FailureCode.RESET, FailureCode.CLOSED):
+        how = code.value
         return Verdict(
             fail,
             f"The server {how} the connection during {step}.",
             "A firewall or the server drops the session; check the server's logs.",
         )
-    if code == "rejected":
+    if code is FailureCode.REJECTED:
         return Verdict(
             fail,
             f"The server turned us away at once: {detail}",
             "It may be overloaded or block the bot's address (blocklist or rate "
             "limit); check its logs.",
         )
-    if code == "ehlo_refused":
+    if code is FailureCode.EHLO_REFUSED:
         return Verdict(
             fail,
             f"The server refused EHLO: {detail}",
             "If it wants a real host name, set MAILPORT_HELO_NAME to a name whose DNS "
             "matches the bot's address.",
         )
-    if code == "no_starttls":
+    if code is FailureCode.NO_STARTTLS:
         return _no_starttls(r, spec)
-    if code == "starttls_refused":
+    if code is FailureCode.STARTTLS_REFUSED:
         return Verdict(
             _tls_level(spec),
             f"STARTTLS is offered but refused: {detail}",
             "Check the server's certificate and key settings and its logs.",
         )
-    if code == "injection":
+    if code is FailureCode.INJECTION:
         return Verdict(
             fail,
             "Data before the handshake: right after its STARTTLS go-ahead the server sent more, "
@@ -168,11 +178,11 @@ def _failure(r: PortResult, spec: PortSpec) -> Verdict:
             "Look for a firewall or proxy that rewrites mail sessions; otherwise update the "
             "mail server (RFC 3207 §4.2).",
         )
-    if code == "tls":
+    if code is FailureCode.TLS:
         return _tls_failure(r, spec, detail)
-    if code == "plaintext":
+    if code is FailureCode.PLAINTEXT:
         return _plain_text(r, detail)
-    if code == "old_tls":
+    if code is FailureCode.OLD_TLS:
         return Verdict(
             _tls_level(spec),
             f"The server speaks only {detail.replace('TLSv', 'TLS ')}: current mail clients, "
@@ -180,7 +190,7 @@ def _failure(r: PortResult, spec: PortSpec) -> Verdict:
             "Enable TLS 1.2 and 1.3 on the server (Postfix: smtpd_tls_protocols; Dovecot: "
             "ssl_min_protocol = TLSv1.2), usually by updating its OpenSSL or its configuration.",
         )
-    if code == "overlong":
+    if code is FailureCode.OVERLONG:
         limit = (
             " (RFC 5321 §4.5.3.1.5 allows 512 octets per reply line)"
             if r.protocol == "SMTP"
@@ -193,7 +203,7 @@ def _failure(r: PortResult, spec: PortSpec) -> Verdict:
             "Shorten what the server sends there (for a banner: Postfix smtpd_banner, Exim "
             "smtp_banner).",
         )
-    if code == "protocol":
+    if code is FailureCode.PROTOCOL:
         return Verdict(
             fail,
             f"The server does not speak {r.protocol} as expected: {detail}.",
