@@ -11,6 +11,7 @@ import ssl
 import time
 from dataclasses import dataclass
 
+from bot.check.dialogue import Dialogue
 from bot.check.guard import Guard
 from bot.check.imap import ImapDialogue
 from bot.check.pop3 import Pop3Dialogue
@@ -22,7 +23,6 @@ from bot.check.stream import ProbeFailure, printable
 from bot.check.tls import VERSIONS, Contexts, describe
 from bot.check.verdict import judge
 
-Dialogue = SmtpDialogue | ImapDialogue | Pop3Dialogue
 VERSIONS_SECONDS = 5.0
 QUICK_GREETING_MS = 2000.0
 PLAIN_GREETING_SECONDS = 3.0

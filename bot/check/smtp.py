@@ -4,10 +4,19 @@ One command at a time, each after the previous reply; never MAIL, RCPT, DATA or 
 from __future__ import annotations
 
 import asyncio
+from enum import IntEnum
 
 from bot.check.report import FailureCode
 from bot.check.session import Session
 from bot.check.stream import ProbeFailure
+
+
+class Reply(IntEnum):
+    """The RFC 5321 §4.2 reply codes the dialogue acts on."""
+
+    READY = 220  # the greeting, and STARTTLS's go-ahead (RFC 3207)
+    OK = 250  # EHLO accepted
+    PERMANENT = 500  # from here on, a permanent negative reply (5yz)
 
 
 def _is_last(line: str) -> bool:
@@ -41,7 +50,7 @@ class SmtpDialogue:
         async with self.s.step(self.greeting_step, self.s.limits.greeting) as step:
             code, text = await self._reply()
             step.detail = f"{code} {text}"
-            if code != 220:
+            if code != Reply.READY:
                 raise ProbeFailure(FailureCode.REJECTED, f"{code} {text}")
         return text
 
@@ -55,7 +64,7 @@ class SmtpDialogue:
                 self._probe_sent = False
                 code, text = await self._after_probe(code, text)
             step.detail = f"{code}"
-            if code != 250:
+            if code != Reply.OK:
                 raise ProbeFailure(FailureCode.EHLO_REFUSED, f"{code} {text}")
         return text.split("\n")[1:]
 
@@ -63,7 +72,7 @@ class SmtpDialogue:
         """A 5xx first, then EHLO's own 250 within a moment: the 5xx answered the command
         sent before TLS, run inside it. A lone 5xx is EHLO's refusal."""
         self.s.result.runs_pipelined_commands = False
-        if code < 500:
+        if code < Reply.PERMANENT:
             return code, text
         try:
             async with asyncio.timeout(PROBE_WAIT):
@@ -81,7 +90,7 @@ class SmtpDialogue:
             self._probe_sent = True
             code, text = await self._reply()
             step.detail = f"{code} {text}"
-            if code != 220:
+            if code != Reply.READY:
                 raise ProbeFailure(FailureCode.STARTTLS_REFUSED, f"{code} {text}")
 
     async def quit(self) -> None:
