@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+import dataclasses
 import ipaddress
 import math
 import os
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 T = TypeVar("T")
@@ -17,87 +18,6 @@ T = TypeVar("T")
 
 class SettingsError(ValueError):
     """A setting is missing or malformed; the message names the variable."""
-
-
-@dataclass(frozen=True, slots=True)
-class Settings:
-    """Everything configurable, with sane defaults."""
-
-    knowledge_dir: Path | None = None
-    cache_dir: Path | None = None
-    db_path: Path = Path("mailport.db")
-    db_url: str = ""
-    """A `postgresql://` URL: the store shared by several instances, in place of `db_path`."""
-    slack_bot_token: str = ""
-    slack_signing_secret: str = ""
-    slack_app_token: str = ""
-    slack_api_url: str = ""
-    host: str = "0.0.0.0"
-    port: int = 3000
-    max_pending: int = 500
-    answer_lease: float = 30.0
-    """Seconds an instance holds a message while answering it (renewed as it works); if it
-    dies, another instance answers once the lease lapses."""
-    allow_cidrs: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = ()
-    check_connect_timeout: float = 10.0
-    check_step_timeout: float = 15.0
-    check_deadline: float = 30.0
-    check_concurrency: int = 10
-    check_user_limit: int = 5
-    check_user_window: float = 600.0
-    check_team_limit: int = 60
-    """Live checks one workspace may run per `check_user_window`, all its users together."""
-    check_cache_ttl: float = 300.0
-    helo_name: str = "mailport.invalid"
-    check_ca_file: Path | None = None
-    curators: tuple[str, ...] = ()
-    """Slack user IDs (U…, W…) and user group IDs (S…) who see the curators' Home tab."""
-
-    @classmethod
-    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
-        """Read and validate `MAILPORT_*`, `SLACK_*` and `PORT` from `env` (default os.environ)."""
-        env = os.environ if env is None else env
-        read = _Reader(env)
-        db = read("MAILPORT_DB", _database, _DEFAULT_DB)
-        return cls(
-            knowledge_dir=read("MAILPORT_KNOWLEDGE", Path, None),
-            cache_dir=read("MAILPORT_CACHE_DIR", Path, _default_cache(env)),
-            db_path=db if isinstance(db, Path) else Path("mailport.db"),
-            db_url=db if isinstance(db, str) else "",
-            slack_bot_token=read("SLACK_BOT_TOKEN", _prefixed("xoxb-"), ""),
-            slack_signing_secret=read("SLACK_SIGNING_SECRET", str, ""),
-            slack_app_token=read("SLACK_APP_TOKEN", _prefixed("xapp-"), ""),
-            slack_api_url=read("SLACK_API_URL", _url, ""),
-            host=read("MAILPORT_HOST", _ip_address, "0.0.0.0"),
-            port=read("PORT", _bounded_int(1, 65535), 3000),
-            max_pending=read("MAILPORT_MAX_PENDING", _bounded_int(1, 100_000), 500),
-            answer_lease=read("MAILPORT_ANSWER_LEASE", _positive, 30.0),
-            allow_cidrs=read("MAILPORT_ALLOW_CIDRS", _cidrs, ()),
-            check_connect_timeout=read("MAILPORT_CHECK_CONNECT_TIMEOUT", _positive, 10.0),
-            check_step_timeout=read("MAILPORT_CHECK_STEP_TIMEOUT", _positive, 15.0),
-            check_deadline=read("MAILPORT_CHECK_DEADLINE", _positive, 30.0),
-            check_concurrency=read("MAILPORT_CHECK_CONCURRENCY", _bounded_int(1, 1000), 10),
-            check_user_limit=read("MAILPORT_CHECK_USER_LIMIT", _bounded_int(1, 10000), 5),
-            check_user_window=read("MAILPORT_CHECK_USER_WINDOW", _positive, 600.0),
-            check_team_limit=read("MAILPORT_CHECK_TEAM_LIMIT", _bounded_int(1, 100_000), 60),
-            check_cache_ttl=read("MAILPORT_CHECK_CACHE_TTL", _non_negative, 300.0),
-            helo_name=read("MAILPORT_HELO_NAME", str, "mailport.invalid"),
-            check_ca_file=read("MAILPORT_CHECK_CA_FILE", _ca_file, None),
-            curators=read("MAILPORT_CURATORS", _slack_ids, ()),
-        )
-
-    def require_slack(self, socket_mode: bool) -> None:
-        """Raise SettingsError naming the first Slack variable a server cannot run without."""
-        if not self.slack_bot_token:
-            raise SettingsError("SLACK_BOT_TOKEN is not set (a bot token starting with xoxb-)")
-        if socket_mode and not self.slack_app_token:
-            raise SettingsError(
-                "SLACK_APP_TOKEN is not set (an app-level token starting with xapp-)"
-            )
-        if not socket_mode and not self.slack_signing_secret:
-            raise SettingsError(
-                "SLACK_SIGNING_SECRET is not set (Basic Information > App Credentials)"
-            )
 
 
 def _default_cache(env: Mapping[str, str]) -> Path:
@@ -135,7 +55,7 @@ def _url(raw: str) -> str:
 
 
 POSTGRES_SCHEMES = ("postgresql", "postgres")
-_DEFAULT_DB: Path | str = Path("mailport.db")
+DEFAULT_DB = Path("mailport.db")
 
 
 def _database(raw: str) -> Path | str:
@@ -234,3 +154,98 @@ def _cidrs(raw: str) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...
         return tuple(ipaddress.ip_network(part.strip()) for part in raw.split(",") if part.strip())
     except ValueError as exc:
         raise ValueError(f"expected comma-separated CIDRs like 127.0.0.0/8 ({exc})") from None
+
+
+def _env(name: str, parse: Callable[[str], Any]) -> dict[str, Any]:
+    """A field's environment variable and its parser (the default is the field's own)."""
+    return {"env": name, "parse": parse}
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """Everything configurable, with sane defaults. A field with a variable is read from it by
+    `from_env`; its default is written once, here (README's tables are tested against it)."""
+
+    knowledge_dir: Path | None = field(default=None, metadata=_env("MAILPORT_KNOWLEDGE", Path))
+    cache_dir: Path | None = None
+    """`MAILPORT_CACHE_DIR`, by default `$XDG_CACHE_HOME/mailport` or `~/.cache/mailport`."""
+    db_path: Path = DEFAULT_DB
+    db_url: str = ""
+    """`MAILPORT_DB` is a file (`db_path`) or a `postgresql://` URL: the store shared by several
+    instances, in place of `db_path`."""
+    slack_bot_token: str = field(default="", metadata=_env("SLACK_BOT_TOKEN", _prefixed("xoxb-")))
+    slack_signing_secret: str = field(default="", metadata=_env("SLACK_SIGNING_SECRET", str))
+    slack_app_token: str = field(default="", metadata=_env("SLACK_APP_TOKEN", _prefixed("xapp-")))
+    slack_api_url: str = field(default="", metadata=_env("SLACK_API_URL", _url))
+    host: str = field(default="0.0.0.0", metadata=_env("MAILPORT_HOST", _ip_address))
+    port: int = field(default=3000, metadata=_env("PORT", _bounded_int(1, 65535)))
+    max_pending: int = field(
+        default=500, metadata=_env("MAILPORT_MAX_PENDING", _bounded_int(1, 100_000))
+    )
+    answer_lease: float = field(default=30.0, metadata=_env("MAILPORT_ANSWER_LEASE", _positive))
+    """Seconds an instance holds a message while answering it (renewed as it works); if it
+    dies, another instance answers once the lease lapses."""
+    allow_cidrs: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = field(
+        default=(), metadata=_env("MAILPORT_ALLOW_CIDRS", _cidrs)
+    )
+    check_connect_timeout: float = field(
+        default=10.0, metadata=_env("MAILPORT_CHECK_CONNECT_TIMEOUT", _positive)
+    )
+    check_step_timeout: float = field(
+        default=15.0, metadata=_env("MAILPORT_CHECK_STEP_TIMEOUT", _positive)
+    )
+    check_deadline: float = field(default=30.0, metadata=_env("MAILPORT_CHECK_DEADLINE", _positive))
+    check_concurrency: int = field(
+        default=10, metadata=_env("MAILPORT_CHECK_CONCURRENCY", _bounded_int(1, 1000))
+    )
+    check_user_limit: int = field(
+        default=5, metadata=_env("MAILPORT_CHECK_USER_LIMIT", _bounded_int(1, 10000))
+    )
+    check_user_window: float = field(
+        default=600.0, metadata=_env("MAILPORT_CHECK_USER_WINDOW", _positive)
+    )
+    check_team_limit: int = field(
+        default=60, metadata=_env("MAILPORT_CHECK_TEAM_LIMIT", _bounded_int(1, 100_000))
+    )
+    """Live checks one workspace may run per `check_user_window`, all its users together."""
+    check_cache_ttl: float = field(
+        default=300.0, metadata=_env("MAILPORT_CHECK_CACHE_TTL", _non_negative)
+    )
+    helo_name: str = field(default="mailport.invalid", metadata=_env("MAILPORT_HELO_NAME", str))
+    check_ca_file: Path | None = field(
+        default=None, metadata=_env("MAILPORT_CHECK_CA_FILE", _ca_file)
+    )
+    curators: tuple[str, ...] = field(default=(), metadata=_env("MAILPORT_CURATORS", _slack_ids))
+    """Slack user IDs (U…, W…) and user group IDs (S…) who see the curators' Home tab."""
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        """Read and validate `MAILPORT_*`, `SLACK_*` and `PORT` from `env` (default os.environ)."""
+        env = os.environ if env is None else env
+        read = _Reader(env)
+        values: dict[str, Any] = {
+            f.name: read(f.metadata["env"], f.metadata["parse"], f.default)
+            for f in dataclasses.fields(cls)
+            if "env" in f.metadata
+        }
+        fallback: Path | str = DEFAULT_DB
+        db = read("MAILPORT_DB", _database, fallback)
+        return cls(
+            **values,
+            cache_dir=read("MAILPORT_CACHE_DIR", Path, _default_cache(env)),
+            db_path=db if isinstance(db, Path) else DEFAULT_DB,
+            db_url=db if isinstance(db, str) else "",
+        )
+
+    def require_slack(self, socket_mode: bool) -> None:
+        """Raise SettingsError naming the first Slack variable a server cannot run without."""
+        if not self.slack_bot_token:
+            raise SettingsError("SLACK_BOT_TOKEN is not set (a bot token starting with xoxb-)")
+        if socket_mode and not self.slack_app_token:
+            raise SettingsError(
+                "SLACK_APP_TOKEN is not set (an app-level token starting with xapp-)"
+            )
+        if not socket_mode and not self.slack_signing_secret:
+            raise SettingsError(
+                "SLACK_SIGNING_SECRET is not set (Basic Information > App Credentials)"
+            )

@@ -1,6 +1,8 @@
 """Settings are read once and every malformed value names its variable."""
 
+import dataclasses
 import ipaddress
+import re
 from pathlib import Path
 
 import pytest
@@ -79,3 +81,30 @@ def test_curators_are_slack_user_and_group_ids() -> None:
     assert settings.curators == ("U0BOSS", "S0DESK", "W0ENT")
     with pytest.raises(SettingsError, match=r"MAILPORT_CURATORS is malformed: 'bob@acme\.com'"):
         Settings.from_env({"MAILPORT_CURATORS": "U0BOSS bob@acme.com"})
+
+
+def _readme_rows() -> dict[str, str]:
+    """README's settings tables: variable name to its default cell."""
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    rows = re.findall(r"^\| `([A-Z_]+)` \| ([^|]+) \|", readme, flags=re.M)
+    return {name: default.strip() for name, default in rows}
+
+
+def _shown(default: object) -> str:
+    if default in (None, (), ""):
+        return ""
+    return f"`{default:g}`" if isinstance(default, float) else f"`{default}`"
+
+
+def test_readme_lists_every_variable_with_its_default() -> None:
+    rows = _readme_rows()
+    for f in dataclasses.fields(Settings):
+        if "env" not in f.metadata:
+            continue
+        name = f.metadata["env"]
+        assert name in rows, f"README has no row for {name}"
+        shown = _shown(f.default)
+        if shown:
+            assert rows[name] == shown, f"README says {name} is {rows[name]}, the code {shown}"
+    for name in ("MAILPORT_DB", "MAILPORT_CACHE_DIR"):
+        assert name in rows
