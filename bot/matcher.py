@@ -154,7 +154,6 @@ def terms(words: Iterable[str]) -> list[str]:
 
 @dataclass(frozen=True, slots=True)
 class _Phrasing:
-    entry_index: int
     text: str
     words: int
 
@@ -242,7 +241,7 @@ class Matcher:
             plain = strip_slack(text, for_matching=True)
             words = canonical_words(plain)
             processed = utils.default_process(" ".join(words))
-            phrasings.append(_Phrasing(index, processed, len(processed.split())))
+            phrasings.append(_Phrasing(processed, len(processed.split())))
             found = frozenset(terms(words))
             if learn:
                 ports = find_ports(plain, self.kb.ports, words)

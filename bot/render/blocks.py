@@ -46,7 +46,6 @@ from bot.store import Unanswered, Votes
 QUOTE_MAX = 300
 MAX_RELATED = 5
 MAX_CHECKS = 3
-MAX_BLOCKS = 50
 TABLE_HEADER = ("Port", "Service", "TLS", "Use", "Status")
 RUN_CHECK_ACTION = "run_check"
 

@@ -38,7 +38,6 @@ STATEMENT_SECONDS = 2.0
 PRUNE_EVERY = 60.0
 PRUNE_BATCH = 10_000
 SCHEMA_LOCK = 0x6D61696C706F7274  # "mailport": the advisory lock that serialises upgrades
-SCHEMES = ("postgresql://", "postgres://")
 
 _MIGRATIONS = {
     1: """
@@ -98,11 +97,6 @@ _REFUSED = (
     asyncpg.InvalidCatalogNameError,
     asyncpg.InsufficientPrivilegeError,
 )
-
-
-def is_url(target: str) -> bool:
-    """True when `MAILPORT_DB` names a PostgreSQL server rather than a SQLite file."""
-    return target.startswith(SCHEMES)
 
 
 def redacted(url: str) -> str:
