@@ -17,9 +17,9 @@ import dataclasses
 import random
 from collections import Counter
 
-from bot import knowledge
-from bot.knowledge import Entry, KnowledgeBase
-from bot.matcher import Matcher
+from bot.kb import knowledge
+from bot.kb.knowledge import Entry, KnowledgeBase
+from bot.match.matcher import Matcher
 
 
 def cut(kb: KnowledgeBase, keep: int, seed: int) -> tuple[KnowledgeBase, list[tuple[str, str]]]:

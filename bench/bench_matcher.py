@@ -16,9 +16,10 @@ import subprocess
 import sys
 import time
 
-from bot import fit, knowledge
-from bot.knowledge import Entry, KnowledgeBase
-from bot.matcher import Matcher, unfitted
+from bot.kb import knowledge
+from bot.kb.knowledge import Entry, KnowledgeBase
+from bot.match import fit
+from bot.match.matcher import Matcher, unfitted
 
 QUESTIONS = [
     "what is port 25",

@@ -17,13 +17,13 @@ from typing import TYPE_CHECKING, BinaryIO, NoReturn
 from bot import __version__
 
 if TYPE_CHECKING:
-    from bot.engine import Engine
+    from bot.engine.facade import Engine
 
 EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE = 0, 1, 2
 
 
 def _engine(args: argparse.Namespace) -> Engine:
-    from bot.engine import Engine
+    from bot.engine.facade import Engine
 
     return Engine.load(args.knowledge, args.settings.cache_dir)
 
@@ -92,7 +92,7 @@ def cmd_settings(args: argparse.Namespace) -> int:
     import asyncio
 
     from bot.check.guard import DnsResolver, Guard
-    from bot.discovery import discover
+    from bot.engine.discovery import discover
     from bot.render import json as render_json
     from bot.render import text as render_text
 
@@ -110,7 +110,7 @@ def cmd_settings(args: argparse.Namespace) -> int:
 
 def cmd_kb_check(args: argparse.Namespace) -> int:
     """Validate the knowledge base; list every problem with file, entry and field."""
-    from bot.kbcheck import check
+    from bot.match.kbcheck import check
 
     problems, summary = check(args.knowledge, args.settings.cache_dir)
     for problem in problems:
@@ -121,8 +121,9 @@ def cmd_kb_check(args: argparse.Namespace) -> int:
 
 def cmd_kb_fit(args: argparse.Namespace) -> int:
     """Fit the matcher's decision by cross-validation, cache it, and report what it found."""
-    from bot import fit, knowledge
-    from bot.matcher import unfitted
+    from bot.kb import knowledge
+    from bot.match import fit
+    from bot.match.matcher import unfitted
 
     kb = knowledge.load(args.knowledge)
     decider, results = fit.refit(kb, args.settings.cache_dir, unfitted)
@@ -311,7 +312,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `mailport` console script."""
-    from bot.knowledge import KnowledgeError
+    from bot.kb.knowledge import KnowledgeError
     from bot.settings import Settings, SettingsError
     from bot.store.base import StoreError
 

@@ -13,7 +13,7 @@ import pg_instance
 import pytest
 from shared_eval import SHARED
 
-from bot.engine import Engine
+from bot.engine.facade import Engine
 
 
 @pytest.fixture(scope="session")

@@ -195,7 +195,7 @@ def test_usage_errors_are_returned_in_process(capsys) -> None:
 
 
 def test_terminal_text_carries_no_slack_markup() -> None:
-    from bot.engine import Engine
+    from bot.engine.facade import Engine
     from bot.render import text as render_text
 
     kb = Engine.load().kb

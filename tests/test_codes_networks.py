@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import pytest
 
-from bot.codes import codes_in
-from bot.engine import Engine
-from bot.kbcheck import check
+from bot.engine.facade import Engine
+from bot.kb.codes import codes_in
+from bot.match.kbcheck import check
 
 
 @pytest.fixture(scope="module")

@@ -2,7 +2,7 @@
 
 import pytest
 
-from bot.commands import (
+from bot.slack.commands import (
     MAX_INPUT_CHARS,
     Check,
     Help,

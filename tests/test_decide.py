@@ -1,5 +1,5 @@
 """The matcher's decision phase: a logistic model fitted to cross-validation samples, and
-the fit that produces them (`bot.fit`)."""
+the fit that produces them (`bot.match.fit`)."""
 
 import dataclasses
 import json
@@ -8,11 +8,12 @@ from pathlib import Path
 
 import pytest
 
-from bot import decide, fit, knowledge
-from bot.decide import FEATURES, NEVER, Decider, Sample
-from bot.knowledge import KnowledgeBase
-from bot.matcher import unfitted
-from bot.subjects import SubjectFinder
+from bot.kb import knowledge
+from bot.kb.knowledge import KnowledgeBase
+from bot.match import decide, fit
+from bot.match.decide import FEATURES, NEVER, Decider, Sample
+from bot.match.matcher import unfitted
+from bot.match.subjects import SubjectFinder
 
 SCORE = FEATURES.index("score")
 LEAD = FEATURES.index("lead")

@@ -2,7 +2,7 @@
 
 import pytest
 
-from bot.entities import canonical_words, extract, find_ports
+from bot.match.entities import canonical_words, extract, find_ports
 
 KNOWN = {25, 110, 143, 465, 587, 993, 995, 2525, 22, 53, 443, 8080}
 

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from bot import knowledge
-from bot.kbcheck import check
+from bot.kb import knowledge
+from bot.match.kbcheck import check
 
 FIXTURE = Path(__file__).parent / "fixtures" / "kb"
 

@@ -4,10 +4,10 @@ import dataclasses
 
 import pytest
 
-from bot import knowledge
-from bot.engine import Engine
-from bot.knowledge import KnowledgeBase
-from bot.matcher import OUT_OF_SCOPE, OUTSIDE_NOTE, Matcher
+from bot.engine.facade import Engine
+from bot.kb import knowledge
+from bot.kb.knowledge import KnowledgeBase
+from bot.match.matcher import OUT_OF_SCOPE, OUTSIDE_NOTE, Matcher
 
 
 @pytest.fixture(scope="module")

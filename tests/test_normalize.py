@@ -2,7 +2,7 @@
 
 import pytest
 
-from bot.normalize import MAX_CHARS, strip_slack
+from bot.match.normalize import MAX_CHARS, strip_slack
 
 
 @pytest.mark.parametrize(

@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-from bot.perceptron import Perceptron, trained
+from bot.match.perceptron import Perceptron, trained
 
 EXAMPLES = [
     (frozenset({"encrypt", "587"}), 0),

@@ -11,11 +11,11 @@ from pathlib import Path
 import pytest
 from dns_server import dns_server
 
-from bot import knowledge
 from bot.check.guard import DnsResolver, Guard, StaticResolver
-from bot.discovery import discover
-from bot.engine import Engine
-from bot.kbcheck import check
+from bot.engine.discovery import discover
+from bot.engine.facade import Engine
+from bot.kb import knowledge
+from bot.match.kbcheck import check
 
 FIXTURE = Path(__file__).parent / "fixtures" / "kb"
 RECORD = """

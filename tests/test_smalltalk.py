@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from bot import smalltalk
-from bot.engine import Engine
-from bot.smalltalk import Kind
+from bot.engine.facade import Engine
+from bot.match import smalltalk
+from bot.match.smalltalk import Kind
 
 
 @pytest.mark.parametrize(

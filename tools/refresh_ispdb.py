@@ -4,7 +4,7 @@
     python tools/refresh_ispdb.py /tmp/autoconfig
 
 Copies `ispdb/*.xml` (files gone upstream are removed), records the checkout's commit and date
-in knowledge/ispdb/README.md and bot/ispdb.py, then prints what changed. Run `mailport kb
+in knowledge/ispdb/README.md and bot/kb/ispdb.py, then prints what changed. Run `mailport kb
 check` and the tests afterwards: a reviewed record still wins for its domains.
 """
 

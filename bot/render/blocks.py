@@ -27,9 +27,8 @@ from slack_sdk.models.blocks import (
 )
 from slack_sdk.models.views import View
 
-from bot.answers import MAX_SUGGESTIONS, Answer, PortCard, Suggestion
-from bot.commands import HELP_EXAMPLES
-from bot.knowledge import TLS_LABELS, Entry, KnowledgeBase, PortInfo
+from bot.engine.answers import MAX_SUGGESTIONS, Answer, PortCard, Suggestion
+from bot.kb.knowledge import TLS_LABELS, Entry, KnowledgeBase, PortInfo
 from bot.render.kit import (
     SECTION_MAX,
     Message,
@@ -41,6 +40,7 @@ from bot.render.kit import (
     md,
     validated,
 )
+from bot.slack.commands import HELP_EXAMPLES
 from bot.store import Unanswered, Votes
 
 QUOTE_MAX = 300
@@ -192,7 +192,7 @@ def _entry_parts(
 
 def run_check_actions(targets: Sequence[str]) -> ActionsBlock:
     """ "Run live check" buttons for up to three targets (`host` or `host port`); each value
-    is command text for `bot.commands.parse`."""
+    is command text for `bot.slack.commands.parse`."""
     buttons = [
         button(f"{RUN_CHECK_ACTION}_{i}", f"Run live check: {target}", f"check {target}")
         for i, target in enumerate(targets[:MAX_CHECKS])

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.answers import Answer, PortCard
 from bot.check.report import CheckReport
-from bot.knowledge import Entry, PortInfo
+from bot.engine.answers import Answer, PortCard
+from bot.kb.knowledge import Entry, PortInfo
 
 
 def port_row(info: PortInfo) -> dict[str, Any]:

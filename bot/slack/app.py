@@ -31,16 +31,16 @@ from slack_bolt.async_app import AsyncApp
 from slack_bolt.response import BoltResponse
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.answers import Answer, PortCard
 from bot.check import Checker, CheckError, CheckRequest
-from bot.commands import Check, Help, PortQuery, Question, SettingsQuery, parse
-from bot.discovery import discover
-from bot.engine import Engine
-from bot.normalize import strip_slack
+from bot.engine.answers import Answer, PortCard
+from bot.engine.discovery import discover
+from bot.engine.facade import Engine
+from bot.match.normalize import strip_slack
 from bot.render import blocks
 from bot.render import check_blocks as check_render
 from bot.render.kit import Message, escape
 from bot.settings import Settings
+from bot.slack.commands import Check, Help, PortQuery, Question, SettingsQuery, parse
 from bot.slack.curators import Curators
 from bot.slack.delivery import describe, retry_handlers, why_undelivered
 from bot.slack.followup import Followup, post_response

@@ -23,7 +23,7 @@ from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_bolt.async_app import AsyncApp
 
 from bot.check import Checker
-from bot.engine import Engine
+from bot.engine.facade import Engine
 from bot.settings import Settings, SettingsError
 from bot.slack.app import build_app, make_client
 from bot.slack.endpoint import MAX_BODY, Endpoint

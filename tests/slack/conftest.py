@@ -11,7 +11,7 @@ import pytest
 from aiohttp import web
 from slack_harness import SECRET, FakeSlack, SlackClient, running_app
 
-from bot.engine import Engine
+from bot.engine.facade import Engine
 from bot.settings import Settings
 from bot.store import ResilientStore, SQLiteStore
 

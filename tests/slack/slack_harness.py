@@ -26,7 +26,7 @@ from slack_sdk.signature import SignatureVerifier
 
 from bot.check import Checker
 from bot.check.guard import StaticResolver
-from bot.engine import Engine
+from bot.engine.facade import Engine
 from bot.settings import Settings
 from bot.slack.server import HttpServer, http_server
 from bot.store import Store

@@ -16,9 +16,9 @@ from slack_harness import (
     texts,
 )
 
-from bot.answers import Answer, Suggestion
-from bot.engine import Engine
-from bot.knowledge import KnowledgeBase
+from bot.engine.answers import Answer, Suggestion
+from bot.engine.facade import Engine
+from bot.kb.knowledge import KnowledgeBase
 from bot.settings import Settings
 from bot.store import SQLiteStore
 

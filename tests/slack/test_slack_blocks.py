@@ -8,7 +8,6 @@ from typing import Any
 import pytest
 from slack_harness import action_ids
 
-from bot.answers import Answer, Suggestion
 from bot.check.report import (
     CertInfo,
     CheckReport,
@@ -18,11 +17,12 @@ from bot.check.report import (
     TlsInfo,
     Verdict,
 )
-from bot.commands import Check, parse
-from bot.engine import Engine
+from bot.engine.answers import Answer, Suggestion
+from bot.engine.facade import Engine
 from bot.render import blocks
 from bot.render import check_blocks as check_render
 from bot.render.kit import Message, escape
+from bot.slack.commands import Check, parse
 from bot.store import Unanswered, Votes
 
 MESSAGE_BLOCKS = 50

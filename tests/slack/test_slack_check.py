@@ -14,7 +14,7 @@ from slack_harness import FakeSlack, SlackClient, button, mention_event, running
 
 from bot.check import Checker
 from bot.check.guard import StaticResolver
-from bot.engine import Engine
+from bot.engine.facade import Engine
 from bot.settings import Settings
 from bot.store import SQLiteStore
 

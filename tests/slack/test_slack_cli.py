@@ -81,7 +81,7 @@ def _foreign(path: Path) -> str:
 def _broken_knowledge(path: Path) -> str:
     import shutil
 
-    from bot.knowledge import default_dir
+    from bot.kb.knowledge import default_dir
 
     shutil.copytree(default_dir(), path)
     (path / "ports.yaml").write_text("- port: [unclosed\n")

@@ -16,7 +16,7 @@ from slack_harness import (
     texts,
 )
 
-from bot.engine import Engine
+from bot.engine.facade import Engine
 from bot.settings import Settings
 from bot.store import SQLiteStore
 

@@ -14,7 +14,7 @@ import pytest
 from aiohttp import web
 from slack_harness import FakeSlack, SlackClient, mention_event, running_app
 
-from bot.engine import Engine
+from bot.engine.facade import Engine
 from bot.settings import Settings
 from bot.slack.app import build_app
 from bot.store import ResilientStore, SQLiteStore

@@ -8,7 +8,7 @@ import pytest
 from aiohttp import web
 from slack_harness import FakeSlack, mention_event, offline_checker, texts
 
-from bot.engine import Engine
+from bot.engine.facade import Engine
 from bot.settings import Settings
 from bot.slack.server import socket_mode
 from bot.store import SQLiteStore

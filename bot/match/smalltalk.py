@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 from enum import StrEnum
 
-from bot.normalize import strip_slack
+from bot.match.normalize import strip_slack
 
 
 class Kind(StrEnum):

@@ -4,7 +4,7 @@ A logistic model gives the probability that the top-ranked entry is the right on
 handful of signals of the ranking (its score, its lead, whether the second opinion agrees,
 whether the question's port or protocol anchors it, how much of the question is unknown to
 the base...). Its weights are fitted to the knowledge base by cross-validation
-(`bot/fit.py`); the matcher answers when the probability reaches `ANSWER_PROBABILITY`.
+(`bot/match/fit.py`); the matcher answers when the probability reaches `ANSWER_PROBABILITY`.
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 
 Pipeline for one question (index, rank, decide):
 1. Slack markup is stripped, synonyms are folded into concepts ("smpt" -> smtp, "o365" ->
-   outlook), ports are extracted, and the subjects it names are found (`bot.subjects`:
+   outlook), ports are extracted, and the subjects it names are found (`bot.match.subjects`:
    postfix, laravel, gmail...). A bare or near-bare port ("465", "what's tcp 995 for")
    answers with that port's entry; a question only about non-mail ports says what they are.
 2. Terms (stopwords and negated words dropped, light stemming, typos mapped onto the base's
@@ -23,8 +23,8 @@ Pipeline for one question (index, rank, decide):
 6. The knowledge base's out-of-scope examples (DNS records, mailbox admin, other ports...)
    are indexed like one more entry: when they win, the answer is an honest "outside what I
    cover".
-7. The decision (`bot.decide`) is a logistic model over the ranking's signals, fitted by
-   cross-validation over the phrasings (`bot.fit`); close runners-up become "did you mean",
+7. The decision (`bot.match.decide`) is a logistic model over the ranking's signals, fitted by
+   cross-validation over the phrasings (`bot.match.fit`); close runners-up become "did you mean",
    and weak matches an honest no_match with the nearest topics.
 """
 
@@ -43,10 +43,11 @@ from typing import Any
 
 from rapidfuzz import fuzz, process, utils
 
-from bot import decide, fit
-from bot.answers import MAX_SUGGESTIONS, Answer, Status, Suggestion
-from bot.decide import FEATURES, NEVER, Decider
-from bot.entities import (
+from bot.engine.answers import MAX_SUGGESTIONS, Answer, Status, Suggestion
+from bot.kb.knowledge import Entry, KnowledgeBase
+from bot.match import decide, fit
+from bot.match.decide import FEATURES, NEVER, Decider
+from bot.match.entities import (
     CONCEPTS,
     FAMILIES,
     PROVIDERS,
@@ -56,10 +57,9 @@ from bot.entities import (
     find_ports,
     stem,
 )
-from bot.knowledge import Entry, KnowledgeBase
-from bot.normalize import strip_slack
-from bot.perceptron import Example, Perceptron, trained
-from bot.subjects import SubjectFinder
+from bot.match.normalize import strip_slack
+from bot.match.perceptron import Example, Perceptron, trained
+from bot.match.subjects import SubjectFinder
 
 OPINION_WEIGHT = 30.0
 TRAIN_LIMIT = 20_000  # phrasings; a larger base is matched without the second opinion
@@ -284,7 +284,7 @@ class Matcher:
 
     def held_out(self, question: str) -> Ranking | None:
         """The ranking the decision sees for `question`, or None when the question never
-        reaches the decision (a bare port); for fitting the decision (`bot.fit`)."""
+        reaches the decision (a bare port); for fitting the decision (`bot.match.fit`)."""
         text, words, entities = self._read(question)
         if self._port_question(question, words, entities):
             return None
@@ -580,7 +580,7 @@ class Matcher:
         entities: Entities,
         named: frozenset[str],
     ) -> tuple[float, ...]:
-        """The signals `bot.decide.FEATURES` names, for the top-ranked entry."""
+        """The signals `bot.match.decide.FEATURES` names, for the top-ranked entry."""
         if not ranked:
             return (0.0,) * len(FEATURES)
         top_score, top = ranked[0]

@@ -7,14 +7,15 @@ import re
 from collections.abc import Iterable
 from pathlib import Path
 
-from bot import knowledge, smalltalk
-from bot.answers import Answer, PortCard
 from bot.check.ports import PORTS as CHECK_PORTS
-from bot.codes import CodeIndex, codes_in, explain
-from bot.knowledge import Entry, KnowledgeBase
-from bot.matcher import Matcher
-from bot.networks import NetworkIndex
-from bot.records import Found, Provider, ProviderIndex, Server
+from bot.engine.answers import Answer, PortCard
+from bot.kb import knowledge
+from bot.kb.codes import CodeIndex, codes_in, explain
+from bot.kb.knowledge import Entry, KnowledgeBase
+from bot.kb.networks import NetworkIndex
+from bot.kb.records import Found, Provider, ProviderIndex, Server
+from bot.match import smalltalk
+from bot.match.matcher import Matcher
 
 # A question naming a provider is about its settings when it says so, or names a protocol,
 # and is not about something the settings do not answer (DNS records, prices, accounts).

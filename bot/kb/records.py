@@ -16,7 +16,7 @@ from pathlib import Path
 
 from rapidfuzz import fuzz, process
 
-from bot.knowledge import (
+from bot.kb.knowledge import (
     DNS_TAG,
     ENTRY_ID,
     ISPDB_TAG,
@@ -36,7 +36,7 @@ from bot.knowledge import (
 )
 
 PROVIDERS_FILE = "records/providers.yaml"
-ISPDB_PREFIX = "ispdb-"  # the ids of providers read from Thunderbird's ISPDB (bot/ispdb.py)
+ISPDB_PREFIX = "ispdb-"  # the ids of providers read from Thunderbird's ISPDB (bot/kb/ispdb.py)
 KINDS = ("mailbox", "sending")
 ROLES = ("incoming", "outgoing", "relay")
 PROTOCOLS = ("imap", "pop3", "smtp")
@@ -112,7 +112,7 @@ class Provider:
     entry: str = ""
     file: str = ""
     origin: str = ""
-    """Where the servers come from when not from a review: `ispdb` (see bot/ispdb.py)."""
+    """Where the servers come from when not from a review: `ispdb` (see bot/kb/ispdb.py)."""
     ispdb: bool = True
     """Whether a record without servers may take the ISPDB's (false when they are known to
     fall short, e.g. per-region hosts)."""

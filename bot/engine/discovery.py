@@ -14,13 +14,13 @@ import asyncio
 import datetime as dt
 from dataclasses import dataclass
 
-from bot.answers import Answer
 from bot.check.errors import CheckError
 from bot.check.guard import Guard, Host, SrvService
 from bot.check.ports import PORTS as CHECK_PORTS
-from bot.engine import MAX_CHECKS, Engine
-from bot.knowledge import Source
-from bot.records import HOST, Found, Provider, Server
+from bot.engine.answers import Answer
+from bot.engine.facade import MAX_CHECKS, Engine
+from bot.kb.knowledge import Source
+from bot.kb.records import HOST, Found, Provider, Server
 
 MAX_QUERY = 254
 

@@ -16,18 +16,18 @@ from typing import TYPE_CHECKING, Any
 import yaml
 
 if TYPE_CHECKING:
-    from bot.codes import Code
-    from bot.networks import Network
-    from bot.records import Provider
+    from bot.kb.codes import Code
+    from bot.kb.networks import Network
+    from bot.kb.records import Provider
 
-DEFAULT_DIR = Path(__file__).resolve().parent.parent / "knowledge"
-PACKAGED_DIR = Path(__file__).resolve().parent / "_knowledge"
+DEFAULT_DIR = Path(__file__).resolve().parents[2] / "knowledge"
+PACKAGED_DIR = Path(__file__).resolve().parents[1] / "_knowledge"
 
 ENTRY_ID = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 SUBJECT = re.compile(r"^[a-z0-9][a-z0-9.+-]*$")
 TLS_MODES = ("none", "starttls", "implicit")
-ISPDB_TAG = "ispdb"  # the tag of an answer rendered from Thunderbird's ISPDB (bot/ispdb.py)
-DNS_TAG = "dns-srv"  # the tag of settings read from a domain's SRV records (bot/discovery.py)
+ISPDB_TAG = "ispdb"  # the tag of an answer rendered from Thunderbird's ISPDB (bot/kb/ispdb.py)
+DNS_TAG = "dns-srv"  # settings read from a domain's SRV records (bot/engine/discovery.py)
 TLS_LABELS = {"none": "none", "starttls": "STARTTLS", "implicit": "implicit TLS"}
 USES = ("relay", "submission", "retrieval", "delivery", "filtering", "web", "other")
 STATUSES = ("standard", "legacy", "unofficial")
@@ -253,7 +253,7 @@ def _load_networks(
     root: Path, ports: dict[int, PortInfo], problems: list[Problem]
 ) -> tuple[Network, ...]:
     """Network records, one per id."""
-    from bot.networks import load_networks
+    from bot.kb.networks import load_networks
 
     kept: dict[str, Network] = {}
     for network in load_networks(root, ports, problems):
@@ -268,7 +268,7 @@ def _load_codes(
     root: Path, entries: dict[str, Entry], providers: dict[str, Provider], problems: list[Problem]
 ) -> tuple[Code, ...]:
     """Code records, checked: one per code and provider, links to entries and providers."""
-    from bot.codes import load_codes
+    from bot.kb.codes import load_codes
 
     kept: dict[str, Code] = {}
     for code in load_codes(root, problems):
@@ -291,8 +291,8 @@ def _load_records(
 ) -> dict[str, Provider]:
     """Provider records by id (the reviewed ones, then the ISPDB's for other domains), checked
     against the entries (ids, `entry` links)."""
-    from bot import ispdb
-    from bot.records import load_providers
+    from bot.kb import ispdb
+    from bot.kb.records import load_providers
 
     providers: dict[str, Provider] = {}
     reviewed = load_providers(root, ports, problems)

@@ -6,15 +6,15 @@ from pathlib import Path
 
 from rapidfuzz import utils
 
-from bot.knowledge import (
+from bot.kb.knowledge import (
     OUT_OF_SCOPE_FILE,
     KnowledgeBase,
     Problem,
     load_with_problems,
     out_of_scope_file,
 )
-from bot.matcher import OUTSIDE_NOTE, Matcher
-from bot.normalize import strip_slack
+from bot.match.matcher import OUTSIDE_NOTE, Matcher
+from bot.match.normalize import strip_slack
 
 
 def check(

@@ -3,7 +3,7 @@
 Each entry's alternates and the out-of-scope examples are split into `FOLDS` folds; for each
 fold the base without it is indexed and every phrasing of the fold is ranked as a question the
 index never saw. Those rankings, and whether their top entry was right, fit the decision
-(`bot.decide.fit`). The result is cached by a digest of the knowledge base and of the
+(`bot.match.decide.fit`). The result is cached by a digest of the knowledge base and of the
 matcher's own code, so a start with a warm cache pays nothing; the report shows a curator
 which entries are hard to find and what they are taken for.
 """
@@ -20,9 +20,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
-from bot import cache, decide, smalltalk
-from bot.decide import Decider, Sample
-from bot.knowledge import KnowledgeBase
+from bot.kb.knowledge import KnowledgeBase
+from bot.match import cache, decide, smalltalk
+from bot.match.decide import Decider, Sample
 
 FOLDS = 8
 SEED = 5

@@ -15,7 +15,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
-from bot import cache
+from bot.match import cache
 
 Example = tuple[frozenset[str], int]
 RUNS = 5

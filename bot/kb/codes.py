@@ -15,7 +15,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from bot.knowledge import (
+from bot.kb.knowledge import (
     Entry,
     Problem,
     Source,

@@ -19,8 +19,8 @@ import xml.etree.ElementTree as ET
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
-from bot.knowledge import PortInfo, Problem, Source
-from bot.records import HOST, ISPDB_PREFIX, Provider, Server
+from bot.kb.knowledge import PortInfo, Problem, Source
+from bot.kb.records import HOST, ISPDB_PREFIX, Provider, Server
 
 FOLDER = "ispdb"
 COMMIT = "c6ad79659b5fc321d1593ec4c277815b83e5dec5"

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from bot.knowledge import Entry, PortInfo
+from bot.kb.knowledge import Entry, PortInfo
 
 Status = Literal["answered", "ambiguous", "no_match"]
 MAX_SUGGESTIONS = 3
