@@ -17,10 +17,10 @@ from dataclasses import dataclass
 from bot.check.errors import CheckError
 from bot.check.guard import Guard, Host, SrvService
 from bot.check.ports import PORTS as CHECK_PORTS
-from bot.engine.answers import Answer
 from bot.engine.facade import MAX_CHECKS, Engine
 from bot.kb.knowledge import Source
 from bot.kb.records import HOST, Found, Provider, Server
+from bot.match.answers import Answer
 
 MAX_QUERY = 254
 

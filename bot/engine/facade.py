@@ -8,13 +8,13 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from bot.check.ports import PORTS as CHECK_PORTS
-from bot.engine.answers import Answer, PortCard
 from bot.kb import knowledge
 from bot.kb.codes import CodeIndex, codes_in, explain
 from bot.kb.knowledge import Entry, KnowledgeBase
 from bot.kb.networks import NetworkIndex
 from bot.kb.records import Found, Provider, ProviderIndex, Server
 from bot.match import smalltalk
+from bot.match.answers import Answer, PortCard
 from bot.match.matcher import Matcher
 
 # A question naming a provider is about its settings when it says so, or names a protocol,

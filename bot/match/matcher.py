@@ -43,9 +43,9 @@ from typing import Any
 
 from rapidfuzz import fuzz, process, utils
 
-from bot.engine.answers import MAX_SUGGESTIONS, Answer, Status, Suggestion
 from bot.kb.knowledge import Entry, KnowledgeBase
 from bot.match import decide, fit
+from bot.match.answers import MAX_SUGGESTIONS, Answer, Status, Suggestion
 from bot.match.decide import FEATURES, NEVER, Decider
 from bot.match.entities import (
     CONCEPTS,

@@ -27,8 +27,8 @@ from slack_sdk.models.blocks import (
 )
 from slack_sdk.models.views import View
 
-from bot.engine.answers import MAX_SUGGESTIONS, Answer, PortCard, Suggestion
 from bot.kb.knowledge import TLS_LABELS, Entry, KnowledgeBase, PortInfo
+from bot.match.answers import MAX_SUGGESTIONS, Answer, PortCard, Suggestion
 from bot.render.kit import (
     SECTION_MAX,
     Message,

@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from bot.check.report import CheckReport
-from bot.engine.answers import Answer, PortCard
 from bot.kb.knowledge import Entry, PortInfo
+from bot.match.answers import Answer, PortCard
 
 
 def port_row(info: PortInfo) -> dict[str, Any]:

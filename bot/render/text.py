@@ -6,8 +6,8 @@ import re
 import textwrap
 from collections.abc import Sequence
 
-from bot.engine.answers import Answer, PortCard
 from bot.kb.knowledge import TLS_LABELS, Entry, PortInfo, Problem
+from bot.match.answers import Answer, PortCard
 from bot.store import Unanswered, Votes
 
 WIDTH = 88

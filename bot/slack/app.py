@@ -32,9 +32,9 @@ from slack_bolt.response import BoltResponse
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.check import Checker, CheckError, CheckRequest
-from bot.engine.answers import Answer, PortCard
 from bot.engine.discovery import discover
 from bot.engine.facade import Engine
+from bot.match.answers import Answer, PortCard
 from bot.match.normalize import strip_slack
 from bot.render import blocks
 from bot.render import check_blocks as check_render

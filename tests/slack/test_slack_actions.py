@@ -16,9 +16,9 @@ from slack_harness import (
     texts,
 )
 
-from bot.engine.answers import Answer, Suggestion
 from bot.engine.facade import Engine
 from bot.kb.knowledge import KnowledgeBase
+from bot.match.answers import Answer, Suggestion
 from bot.settings import Settings
 from bot.store import SQLiteStore
 

@@ -17,8 +17,8 @@ from bot.check.report import (
     TlsInfo,
     Verdict,
 )
-from bot.engine.answers import Answer, Suggestion
 from bot.engine.facade import Engine
+from bot.match.answers import Answer, Suggestion
 from bot.render import blocks
 from bot.render import check_blocks as check_render
 from bot.render.kit import Message, escape
