@@ -1,4 +1,4 @@
-"""The command verbs shared by Slack (`/mailport ...`, mentions, DMs): one parser, one help text."""
+"""The command verbs shared by Slack (`/mailport ...`, mentions, DMs): one parser."""
 
 from __future__ import annotations
 
@@ -6,15 +6,6 @@ import re
 from dataclasses import dataclass
 
 MAX_INPUT_CHARS = 4000
-
-HELP_EXAMPLES = (
-    ("/mailport 465", "what a port is for, with its port-table row"),
-    ("/mailport can a customer use 587 instead of 25?", "ask a question in your own words"),
-    ("/mailport settings yahoo", "a provider's servers, by name, address or domain"),
-    ("/mailport check smtp.example.com 587", "live check: banner, TLS, certificate, AUTH"),
-    ("/mailport check example.com --mx", "check port 25 on each MX host of a domain"),
-    ("/mailport help", "this message"),
-)
 
 _BARE_PORT = re.compile(r"^\s*(?:(?:tcp|port)\s*[/#:]?\s*)*(\d{1,6})\s*[?.!]*\s*$", re.IGNORECASE)
 
