@@ -25,32 +25,34 @@ class TlsMode(StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class PortSpec:
-    """One allowed port. `tls_required` is False only where TLS is opportunistic (port 25)."""
+    """One allowed port. `tls_required` is False only where TLS is opportunistic (port 25);
+    `counterpart` offers the same service with TLS started the other way (587 for 465)."""
 
     port: int
     proto: Proto
     tls: TlsMode
     tls_required: bool
     role: str
+    counterpart: int | None = None
 
 
 PORTS: dict[int, PortSpec] = {
     25: PortSpec(25, Proto.SMTP, TlsMode.STARTTLS, False, "SMTP relay (MX)"),
-    465: PortSpec(465, Proto.SMTP, TlsMode.IMPLICIT, True, "SMTP submission, implicit TLS"),
-    587: PortSpec(587, Proto.SMTP, TlsMode.STARTTLS, True, "SMTP submission, STARTTLS"),
-    2525: PortSpec(2525, Proto.SMTP, TlsMode.STARTTLS, True, "SMTP submission (unofficial)"),
-    143: PortSpec(143, Proto.IMAP, TlsMode.STARTTLS, True, "IMAP, STARTTLS"),
-    993: PortSpec(993, Proto.IMAP, TlsMode.IMPLICIT, True, "IMAP, implicit TLS"),
-    110: PortSpec(110, Proto.POP3, TlsMode.STARTTLS, True, "POP3, STLS"),
-    995: PortSpec(995, Proto.POP3, TlsMode.IMPLICIT, True, "POP3, implicit TLS"),
+    465: PortSpec(465, Proto.SMTP, TlsMode.IMPLICIT, True, "SMTP submission, implicit TLS", 587),
+    587: PortSpec(587, Proto.SMTP, TlsMode.STARTTLS, True, "SMTP submission, STARTTLS", 465),
+    2525: PortSpec(2525, Proto.SMTP, TlsMode.STARTTLS, True, "SMTP submission (unofficial)", 465),
+    143: PortSpec(143, Proto.IMAP, TlsMode.STARTTLS, True, "IMAP, STARTTLS", 993),
+    993: PortSpec(993, Proto.IMAP, TlsMode.IMPLICIT, True, "IMAP, implicit TLS", 143),
+    110: PortSpec(110, Proto.POP3, TlsMode.STARTTLS, True, "POP3, STLS", 995),
+    995: PortSpec(995, Proto.POP3, TlsMode.IMPLICIT, True, "POP3, implicit TLS", 110),
 }
 
 # Checked by `all` but required by nothing: when nothing listens there, that is information.
 UNOFFICIAL = (2525,)
-SMTP_PORTS = (25, 465, 587)
-IMAP_PORTS = (143, 993)
-POP3_PORTS = (110, 995)
-ALL_PORTS = (25, 465, 587, 2525, 143, 993, 110, 995)
+ALL_PORTS = tuple(PORTS)
+SMTP_PORTS = tuple(p for p, s in PORTS.items() if s.proto is Proto.SMTP and p not in UNOFFICIAL)
+IMAP_PORTS = tuple(p for p, s in PORTS.items() if s.proto is Proto.IMAP)
+POP3_PORTS = tuple(p for p, s in PORTS.items() if s.proto is Proto.POP3)
 
 _NAMED = {
     "smtp": (25,),

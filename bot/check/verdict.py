@@ -8,7 +8,7 @@ import datetime as dt
 import re
 
 from bot.check.guard import refused_literal, refused_next_step
-from bot.check.ports import PortSpec, TlsMode
+from bot.check.ports import PORTS, PortSpec, TlsMode
 from bot.check.report import (
     CheckReport,
     FailureCode,
@@ -21,7 +21,6 @@ from bot.check.report import (
 
 SLOW_GREETING_MS = 5000.0
 EXPIRY_WARNING_DAYS = 14
-_IMPLICIT_ALTERNATIVE = {25: "587 or 465", 587: "465", 2525: "465", 143: "993", 110: "995"}
 _GREETINGS = {"banner", "greeting"}
 
 
@@ -50,6 +49,11 @@ def optional(result: PortResult) -> PortResult:
             "needs; some sending services offer it for networks that block 587.",
         )
     return result
+
+
+def _implicit_counterpart(spec: PortSpec) -> int | None:
+    """The implicit-TLS port for the same service as a STARTTLS port (465 for 587)."""
+    return spec.counterpart if spec.tls is TlsMode.STARTTLS else None
 
 
 def _tls_level(spec: PortSpec) -> Level:
@@ -84,11 +88,8 @@ def _failure(r: PortResult, spec: PortSpec) -> Verdict:
             "TLS proxy (stunnel, a load balancer) forwarding to nothing; see its logs.",
         )
     if code is FailureCode.TIMEOUT and step in _GREETINGS:
-        hint = (
-            f" (TLS at once is port {_IMPLICIT_ALTERNATIVE[port]}'s job)"
-            if (port in _IMPLICIT_ALTERNATIVE and port != 25)
-            else ""
-        )
+        implicit = _implicit_counterpart(spec)
+        hint = f" (TLS at once is port {implicit}'s job)" if implicit else ""
         return Verdict(
             fail,
             f"No greeting ({detail}): the port accepts connections but the server never speaks.",
@@ -108,7 +109,7 @@ def _failure(r: PortResult, spec: PortSpec) -> Verdict:
             "The server stalls mid-conversation; check its logs and load.",
         )
     if code is FailureCode.DEADLINE and step in _GREETINGS:
-        implicit = _IMPLICIT_ALTERNATIVE.get(port) if port != 25 else None
+        implicit = _implicit_counterpart(spec)
         hint = (
             f" A service expecting TLS at once (port {implicit}'s job) is silent too."
             if implicit
@@ -223,7 +224,7 @@ def _no_starttls(r: PortResult, spec: PortSpec) -> Verdict:
             "STARTTLS is not offered, so mail to this server travels unencrypted.",
             "Enable STARTTLS with a certificate (Postfix: smtpd_tls_security_level = may).",
         )
-    alternative = _IMPLICIT_ALTERNATIVE.get(r.port, "the implicit-TLS port")
+    alternative = _implicit_counterpart(spec) or "the implicit-TLS port"
     return Verdict(
         _tls_level(spec),
         f"STARTTLS is not offered on {r.port}, so clients cannot protect passwords.",
@@ -236,14 +237,14 @@ _PLAIN_FIX = {
     993: "Dovecot: inet_listener imaps { port = 993 ssl = yes }",
     995: "Dovecot: inet_listener pop3s { port = 995 ssl = yes }",
 }
-_STARTTLS_PORT = {465: 587, 993: 143, 995: 110}
 
 
 def _plain_text(r: PortResult, said: str) -> Verdict:
     """An implicit-TLS port that answers in plain text, quoting what it said."""
     quoted = said[:120]
     fix = _PLAIN_FIX.get(r.port, "enable TLS on the port's listener")
-    other = _STARTTLS_PORT.get(r.port)
+    spec = PORTS.get(r.port)
+    other = spec.counterpart if spec and spec.tls is TlsMode.IMPLICIT else None
     instead = f", or have clients use {other} with STARTTLS" if other else ""
     return Verdict(
         Level.FAIL,
