@@ -16,7 +16,11 @@ class Reply(IntEnum):
 
     READY = 220  # the greeting, and STARTTLS's go-ahead (RFC 3207)
     OK = 250  # EHLO accepted
-    PERMANENT = 500  # from here on, a permanent negative reply (5yz)
+
+
+def _permanent(code: int) -> bool:
+    """A permanent negative reply (5yz, RFC 5321 §4.2.1)."""
+    return code // 100 == 5
 
 
 def _is_last(line: str) -> bool:
@@ -72,7 +76,7 @@ class SmtpDialogue:
         """A 5xx first, then EHLO's own 250 within a moment: the 5xx answered the command
         sent before TLS, run inside it. A lone 5xx is EHLO's refusal."""
         self.s.result.runs_pipelined_commands = False
-        if code < Reply.PERMANENT:
+        if not _permanent(code):
             return code, text
         try:
             async with asyncio.timeout(PROBE_WAIT):
