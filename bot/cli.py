@@ -10,11 +10,12 @@ import argparse
 import json
 import os
 import sys
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, BinaryIO, NoReturn
+from typing import TYPE_CHECKING, Any, BinaryIO, NoReturn
 
 from bot import __version__
+from bot.verbs import CLI_VERBS, GROUPS, Arity, Verb
 
 if TYPE_CHECKING:
     from bot.engine.facade import Engine
@@ -206,26 +207,6 @@ def cmd_check(args: argparse.Namespace) -> int:
     return EXIT_OK if report.level is Level.OK else EXIT_PROBLEMS
 
 
-def _port_number(raw: str) -> int:
-    try:
-        value = int(raw)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a port number: {raw!r}") from None
-    if not 0 < value < 65536:
-        raise argparse.ArgumentTypeError(f"ports run from 1 to 65535, not {value}")
-    return value
-
-
-def _positive_int(raw: str) -> int:
-    try:
-        value = int(raw)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a whole number: {raw!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be 1 or more, not {value}")
-    return value
-
-
 class _Parser(argparse.ArgumentParser):
     """argparse whose usage errors are one line, `mailport <verb>: <message>`, and exit 2
     (subcommands' parsers are made by this class too)."""
@@ -248,66 +229,55 @@ def build_parser() -> argparse.ArgumentParser:
         help="knowledge directory (default: $MAILPORT_KNOWLEDGE or the bundled one)",
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-
-    ask = sub.add_parser("ask", help="answer a question from the knowledge base")
-    ask.add_argument("question", nargs="*", help="the question (omit to read lines from stdin)")
-    ask.add_argument("--json", action="store_true", help="one JSON object per question")
-    ask.set_defaults(func=cmd_ask, parser=ask)
-
-    port = sub.add_parser("port", help="show what a port number is for")
-    port.add_argument("number", type=_port_number)
-    port.add_argument("--json", action="store_true")
-    port.set_defaults(func=cmd_port, parser=port)
-
-    settings = sub.add_parser(
-        "settings",
-        help="a provider's server settings (by name, email address or domain)",
-        description="Exit status: 0 found, 1 no settings known, 2 refused input.",
-    )
-    settings.add_argument("query", nargs="+", help="e.g. yahoo, jane@comcast.net, example.com")
-    settings.add_argument("--json", action="store_true", help="one JSON object (as ask --json)")
-    settings.set_defaults(func=cmd_settings, parser=settings)
-
-    kb = sub.add_parser("kb", help="knowledge base tools")
-    kb_sub = kb.add_subparsers(dest="kb_command", required=True, metavar="COMMAND")
-    kb_check = kb_sub.add_parser("check", help="validate every entry and the port table")
-    kb_check.set_defaults(func=cmd_kb_check, parser=kb_check)
-    kb_fit = kb_sub.add_parser(
-        "fit",
-        help="fit the matcher's decision by cross-validation and report each entry's recall",
-    )
-    kb_fit.set_defaults(func=cmd_kb_fit, parser=kb_fit)
-
-    check = sub.add_parser(
-        "check",
-        help="check a mail server live (banner, TLS, certificate, AUTH)",
-        description="Exit status: 0 every port OK, 1 any WARNING or FAIL, 2 refused input.",
-    )
-    check.add_argument("host", help="host name or IP address (a domain with --mx)")
-    check.add_argument(
-        "ports",
-        nargs="*",
-        default=[],
-        help="mail ports (25 465 587 2525 143 993 110 995), names such as imaps, or all; "
-        "default by host name (smtp*/mail*/mx*: 25 465 587, imap*: 143 993, pop*: 110 995)",
-    )
-    check.add_argument("--mx", action="store_true", help="check port 25 on each MX of the domain")
-    check.add_argument("--json", action="store_true", help="JSON (schema mailport.check/1)")
-    check.set_defaults(func=cmd_check, parser=check)
-
-    serve = sub.add_parser("serve", help="run the Slack app (HTTP, or Socket Mode)")
-    serve.add_argument(
-        "--socket", action="store_true", help="Socket Mode (default when SLACK_APP_TOKEN is set)"
-    )
-    serve.set_defaults(func=cmd_serve, parser=serve)
-
-    report = sub.add_parser("report", help="top unanswered questions and most down-voted answers")
-    report.add_argument(
-        "--limit", type=_positive_int, default=10, metavar="N", help="rows per list (default 10)"
-    )
-    report.set_defaults(func=cmd_report, parser=report)
-
+    groups: dict[str, Any] = {}
+    for verb in CLI_VERBS:
+        where = sub
+        if verb.group:
+            if verb.group not in groups:
+                group = sub.add_parser(verb.group, help=GROUPS[verb.group])
+                groups[verb.group] = group.add_subparsers(
+                    dest=f"{verb.group}_command", required=True, metavar="COMMAND"
+                )
+            where = groups[verb.group]
+        _add_verb(where, verb)
     return parser
+
+
+def _add_verb(sub: Any, verb: Verb) -> None:
+    """One verb's subcommand, its arguments from the table and its handler from `HANDLERS`."""
+    name = verb.name.rpartition(" ")[2]
+    command = sub.add_parser(name, help=verb.summary, description=verb.description or None)
+    for param in verb.params:
+        if param.arity is Arity.FLAG:
+            command.add_argument(f"--{param.name}", action="store_true", help=param.help)
+        elif param.arity is Arity.OPTION:
+            command.add_argument(
+                f"--{param.name}",
+                type=param.type,
+                default=param.default,
+                metavar=param.metavar,
+                help=param.help,
+            )
+        else:
+            nargs = {Arity.ONE: None, Arity.ANY: "*", Arity.SOME: "+"}[param.arity]
+            extra = {"type": param.type} if param.type else {}
+            command.add_argument(param.name, nargs=nargs, help=param.help, **extra)
+    if verb.json:
+        command.add_argument("--json", action="store_true", help=verb.json)
+    command.set_defaults(func=HANDLERS[verb.name], parser=command)
+
+
+HANDLERS: dict[str, Callable[[argparse.Namespace], int]] = {
+    "ask": cmd_ask,
+    "port": cmd_port,
+    "settings": cmd_settings,
+    "check": cmd_check,
+    "kb check": cmd_kb_check,
+    "kb fit": cmd_kb_fit,
+    "serve": cmd_serve,
+    "report": cmd_report,
+}
+"""Each command-line verb's handler: `build_parser` fails on a verb missing here."""
 
 
 def main(argv: Sequence[str] | None = None) -> int:

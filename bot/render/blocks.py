@@ -41,21 +41,13 @@ from bot.render.kit import (
     validated,
 )
 from bot.store import Unanswered, Votes
+from bot.verbs import slack_examples
 
 QUOTE_MAX = 300
 MAX_RELATED = 5
 MAX_CHECKS = 3
 TABLE_HEADER = ("Port", "Service", "TLS", "Use", "Status")
 RUN_CHECK_ACTION = "run_check"
-HELP_EXAMPLES = (
-    ("/mailport 465", "what a port is for, with its port-table row"),
-    ("/mailport can a customer use 587 instead of 25?", "ask a question in your own words"),
-    ("/mailport settings yahoo", "a provider's servers, by name, address or domain"),
-    ("/mailport check smtp.example.com 587", "live check: banner, TLS, certificate, AUTH"),
-    ("/mailport check example.com --mx", "check port 25 on each MX host of a domain"),
-    ("/mailport help", "this message"),
-)
-
 CAPABILITIES = (
     "I answer questions about email ports (SMTP relay and submission, IMAP, POP3, TLS, "
     "blocked ports, provider settings) from a reviewed knowledge base, show what a port "
@@ -305,7 +297,7 @@ def port_card_message(
 
 
 def _examples() -> str:
-    return "\n".join(f"• `{example}`  {escape(what)}" for example, what in HELP_EXAMPLES)
+    return "\n".join(f"• `{example}`  {escape(what)}" for example, what in slack_examples())
 
 
 def help_blocks() -> list[Block]:

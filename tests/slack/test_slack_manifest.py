@@ -8,6 +8,7 @@ import yaml
 
 from bot.slack.app import COMMAND
 from bot.slack.server import EVENTS_PATH
+from bot.verbs import usage_hint
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -17,6 +18,7 @@ def test_manifest_matches_the_app() -> None:
     features, settings = manifest["features"], manifest["settings"]
     [command] = features["slash_commands"]
     assert command["command"] == COMMAND
+    assert command["usage_hint"] == usage_hint()
     assert set(settings["event_subscriptions"]["bot_events"]) == {
         "app_mention",
         "message.im",
