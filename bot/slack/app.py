@@ -40,13 +40,14 @@ from bot.render import blocks
 from bot.render import check_blocks as check_render
 from bot.render.kit import Message, escape
 from bot.settings import Settings
-from bot.slack.commands import Check, Help, PortQuery, Question, SettingsQuery, parse
+from bot.slack.commands import Check, Command, Help, PortQuery, Question, SettingsQuery, parse
 from bot.slack.curators import Curators
 from bot.slack.delivery import describe, retry_handlers, why_undelivered
 from bot.slack.followup import Followup, post_response
 from bot.slack.once import Once, delivery_key
 from bot.slack.tasks import Background
 from bot.store import ResilientStore, Store
+from bot.verbs import SLACK_VERBS, SLASH_COMMAND, name_of
 
 log = logging.getLogger("mailport.slack")
 
@@ -61,7 +62,7 @@ class _TokenGivenAsClient(logging.Filter):
 
 log.addFilter(_TokenGivenAsClient())
 
-COMMAND = "/mailport"
+COMMAND = SLASH_COMMAND
 REF_MAX = 1900
 HOME_ITEMS = 10
 REPLY_CACHE = 1024
@@ -120,10 +121,16 @@ def build_app(
 
 @dataclass(frozen=True, slots=True)
 class Reply:
-    """A rendered, validated message payload, and the question to count if it had no answer."""
+    """A command's first reply (a rendered, validated payload), the question to count if it
+    had no answer, and for a live check the work that makes the report, given the user and
+    the workspace."""
 
     payload: dict[str, Any]
     unanswered: str | None = None
+    then: Callable[[str, str], Awaitable[Message]] | None = None
+
+
+Handler = Callable[[Any, bool], Awaitable[Reply]]
 
 
 def _team(body: Body) -> str:
@@ -188,16 +195,66 @@ class Mailport:
         self.background = background
         self.curators = Curators(client, ())
         self.reply = functools.lru_cache(maxsize=REPLY_CACHE)(self._reply)
+        self.lookups: dict[str, Callable[[Any], Result]] = {
+            "help": lambda command: command,
+            "port": lambda command: self.engine.port_card(command.port),
+            "ask": lambda command: self.engine.ask(command.text),
+        }
+        self.handlers: dict[str, Handler] = {
+            **dict.fromkeys(self.lookups, self.instant),
+            "settings": self.settings_reply,
+            "check": self.check_reply,
+        }
+        missing = {v.name for v in SLACK_VERBS} - self.handlers.keys()
+        if missing:
+            raise TypeError(f"no Slack handler for {', '.join(sorted(missing))}")
+
+    # --- verbs ------------------------------------------------------------------------------
+
+    async def respond(self, command: Command, slash: bool) -> Reply:
+        """A parsed command's reply, by its verb's handler; `slash` for `/mailport` (private,
+        with "Share in channel", and its report follows as a new message)."""
+        return await self.handlers[name_of(command)](command, slash)
+
+    async def instant(self, command: Help | PortQuery | Question, slash: bool) -> Reply:
+        """Help, a port card or a knowledge-base answer: memoised, no I/O."""
+        return self.reply(command, slash)
+
+    def _reply(self, command: Help | PortQuery | Question, share: bool) -> Reply:
+        """Engine, renderer and Block Kit validation for one command; memoised as `reply`."""
+        result = self.lookups[name_of(command)](command)
+        missed = (
+            isinstance(result, Answer) and result.status == "no_match" and not result.small_talk
+        )
+        unanswered = command.text if missed and isinstance(command, Question) else None
+        return Reply(self.render(result, share=share).payload(), unanswered)
+
+    async def settings_reply(self, query: SettingsQuery, slash: bool) -> Reply:
+        """`settings QUERY`: from the records, or by the domain's MX hosts (bounded in time,
+        since a slash command's answer is its ack)."""
+        try:
+            result = await asyncio.wait_for(
+                discover(self.engine, self.checker.guard, query.query), SETTINGS_SECONDS
+            )
+        except TimeoutError:
+            message = blocks.notice("Looking up that domain's mail hosts took too long; try again.")
+            return Reply(message.payload())
+        shown = self.render(result.answer, share=slash and result.found is not None)
+        return Reply(shown.payload())
+
+    async def check_reply(self, check: Check, slash: bool) -> Reply:
+        """`check HOST [PORTS] [--mx]`: "Checking..." now, the report `then`; or what is
+        wrong with the request."""
+        request = self.prepare_check(check)
+        if isinstance(request, Message):
+            return Reply(request.payload())
+        placeholder = check_render.checking_below if slash else check_render.checking
+        return Reply(
+            {"text": placeholder(request.describe())},
+            then=functools.partial(self.run_check, request),
+        )
 
     # --- engine and renderer ----------------------------------------------------------------
-
-    def lookup(self, command: Help | PortQuery | Question) -> Result:
-        """Call the engine for a parsed command (`check` has its own path)."""
-        if isinstance(command, PortQuery):
-            return self.engine.port_card(command.port)
-        if isinstance(command, Question):
-            return self.engine.ask(command.text)
-        return command
 
     def resolve(self, ref: str) -> Result:
         """The result a `share_ref` stands for."""
@@ -226,30 +283,10 @@ class Mailport:
             return blocks.port_card_message(result, share_ref=ref, shared_by=shared_by)
         return blocks.answer_message(result, self.engine.kb, share_ref=ref, shared_by=shared_by)
 
-    def _reply(self, command: Help | PortQuery | Question, share: bool) -> Reply:
-        """Engine, renderer and Block Kit validation for one command; memoised as `reply`."""
-        result = self.lookup(command)
-        missed = (
-            isinstance(result, Answer) and result.status == "no_match" and not result.small_talk
-        )
-        unanswered = command.text if missed and isinstance(command, Question) else None
-        return Reply(self.render(result, share=share).payload(), unanswered)
-
     def remember(self, reply: Reply) -> None:
         """Count a question the bot could not answer (after the response has gone)."""
         if reply.unanswered:
             self.store.note_unanswered(reply.unanswered)
-
-    async def settings_reply(self, query: SettingsQuery, share: bool) -> Message:
-        """`settings QUERY`: from the records, or by the domain's MX hosts (bounded in time,
-        since a slash command's answer is its ack)."""
-        try:
-            result = await asyncio.wait_for(
-                discover(self.engine, self.checker.guard, query.query), SETTINGS_SECONDS
-            )
-        except TimeoutError:
-            return blocks.notice("Looking up that domain's mail hosts took too long; try again.")
-        return self.render(result.answer, share=share and result.found is not None)
 
     def prepare_check(self, check: Check) -> CheckRequest | Message:
         """A validated `check HOST [PORTS] [--mx]`, or a message saying what is wrong with it."""
@@ -295,29 +332,18 @@ class Mailport:
 
     async def on_command(self, ack: Any, body: Body, command: Body) -> None:
         """`/mailport ...`: the knowledge-base answer is the ack itself."""
-        parsed = parse(strip_slack(command.get("text", "")))
-        if isinstance(parsed, SettingsQuery):
-            message = await self.settings_reply(parsed, share=True)
-            await ack(response_type="ephemeral", **message.payload())
-            return
-        if isinstance(parsed, Check):
-            request = self.prepare_check(parsed)
-            if isinstance(request, Message):
-                await ack(response_type="ephemeral", **request.payload())
-                return
-            await ack(
-                response_type="ephemeral", text=check_render.checking_below(request.describe())
-            )
-            self.later(body, self.check_command(request, command))
-            return
-        reply = self.reply(parsed, True)
+        reply = await self.respond(parse(strip_slack(command.get("text", ""))), slash=True)
         await ack(response_type="ephemeral", **reply.payload)
         self.remember(reply)
+        if reply.then is not None:
+            self.later(body, self.follow_command(reply.then, command))
 
-    async def check_command(self, request: CheckRequest, command: Body) -> None:
+    async def follow_command(
+        self, then: Callable[[str, str], Awaitable[Message]], command: Body
+    ) -> None:
         """The report, as a new private message below "Checking...": Slack cannot replace a
         slash command's first reply through its response_url (bolt-python #1268)."""
-        message = await self.run_check(request, command["user_id"], _team(command))
+        message = await then(command["user_id"], _team(command))
         body = {**message.payload(), "response_type": "ephemeral", "replace_original": False}
         await post_response(self.client, command["response_url"], body)
 
@@ -348,32 +374,14 @@ class Mailport:
         if not text.strip() and event.get("files"):
             await self.client.chat_postMessage(**options, **blocks.notice(FILES_ONLY).payload())
             return
-        parsed = parse(text)
-        if isinstance(parsed, Check):
-            await self.answer_check(self.prepare_check(parsed), event, team, options)
-            return
-        if isinstance(parsed, SettingsQuery):
-            message = await self.settings_reply(parsed, share=False)
-            await self.client.chat_postMessage(**options, **message.payload())
-            return
-        reply = self.reply(parsed, False)
-        await self.client.chat_postMessage(**options, **reply.payload)
+        reply = await self.respond(parse(text), slash=False)
+        posted = await self.client.chat_postMessage(**options, **reply.payload)
         self.remember(reply)
-
-    async def answer_check(
-        self, request: CheckRequest | Message, event: Body, team: str, options: dict[str, Any]
-    ) -> None:
-        """Post "Checking...", then turn that message into the report."""
-        if isinstance(request, Message):
-            await self.client.chat_postMessage(**options, **request.payload())
-            return
-        posted = await self.client.chat_postMessage(
-            **options, text=check_render.checking(request.describe())
-        )
-        message = await self.run_check(request, event.get("user", ""), team)
-        await self.client.chat_update(
-            channel=posted["channel"], ts=posted["ts"], **message.payload()
-        )
+        if reply.then is not None:  # "Checking..." becomes the report
+            message = await reply.then(event.get("user", ""), team)
+            await self.client.chat_update(
+                channel=posted["channel"], ts=posted["ts"], **message.payload()
+            )
 
     async def on_home_opened(self, body: Body, event: Body) -> None:
         """The App Home tab: usage, top unanswered questions, most down-voted answers."""
