@@ -6,11 +6,13 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Callable
 
 from bot.check.guard import refused_literal, refused_next_step
 from bot.check.ports import PORTS, PortSpec, TlsMode
 from bot.check.report import (
     CheckReport,
+    Failure,
     FailureCode,
     HostResult,
     Level,
@@ -61,54 +63,65 @@ def _tls_level(spec: PortSpec) -> Level:
 
 
 def _failure(r: PortResult, spec: PortSpec) -> Verdict:
+    """The verdict for the step that failed, by its failure code."""
     assert r.failure is not None
-    code, step, detail, port = r.failure.code, r.failure.step, r.failure.detail, r.port
-    fail = Level.FAIL
-    if code is FailureCode.TIMEOUT and step == "connect":
-        if port == 25:
-            return Verdict(
-                fail,
-                "Timed out: something between us and the server drops port 25, often the ISP "
-                "or cloud provider.",
-                "Clients should use 587 or 465; a receiving MX must accept port 25 from the "
-                "Internet.",
-            )
+    return _FAILURES[r.failure.code](r, r.failure, spec)
+
+
+def _timeout(r: PortResult, f: Failure, spec: PortSpec) -> Verdict:
+    step, detail, port = f.step, f.detail, r.port
+    if step == "connect" and port == 25:
         return Verdict(
-            fail,
+            Level.FAIL,
+            "Timed out: something between us and the server drops port 25, often the ISP "
+            "or cloud provider.",
+            "Clients should use 587 or 465; a receiving MX must accept port 25 from the Internet.",
+        )
+    if step == "connect":
+        return Verdict(
+            Level.FAIL,
             f"Timed out: nothing answered on port {port} ({detail}); a firewall probably drops it.",
             f"Check the server's firewall or cloud security group for TCP {port}.",
         )
-    timed_out = code in (FailureCode.TIMEOUT, FailureCode.DEADLINE)
-    if timed_out and step in _GREETINGS and r.tls is not None:
-        return Verdict(
-            fail,
-            "The TLS handshake worked, but no greeting came over TLS: the service behind TLS "
-            "is silent.",
-            "Check what TLS hands the connection to: a stalled or stopped mail service, or a "
-            "TLS proxy (stunnel, a load balancer) forwarding to nothing; see its logs.",
-        )
-    if code is FailureCode.TIMEOUT and step in _GREETINGS:
+    if step in _GREETINGS and r.tls is not None:
+        return _silent_behind_tls()
+    if step in _GREETINGS:
         implicit = _implicit_counterpart(spec)
         hint = f" (TLS at once is port {implicit}'s job)" if implicit else ""
         return Verdict(
-            fail,
+            Level.FAIL,
             f"No greeting ({detail}): the port accepts connections but the server never speaks.",
             f"Check the mail server's logs; a service expecting TLS at once{hint} or an "
             "overloaded server looks like this.",
         )
-    if code is FailureCode.TIMEOUT and step.startswith("TLS handshake"):
+    if step.startswith("TLS handshake"):
         return Verdict(
             _tls_level(spec),
             f"The TLS handshake timed out ({detail}).",
             "Check the service's TLS settings; it may not speak TLS on this port.",
         )
-    if code is FailureCode.TIMEOUT:
-        return Verdict(
-            fail,
-            f"No reply to {step} ({detail}).",
-            "The server stalls mid-conversation; check its logs and load.",
-        )
-    if code is FailureCode.DEADLINE and step in _GREETINGS:
+    return Verdict(
+        Level.FAIL,
+        f"No reply to {step} ({detail}).",
+        "The server stalls mid-conversation; check its logs and load.",
+    )
+
+
+def _silent_behind_tls() -> Verdict:
+    return Verdict(
+        Level.FAIL,
+        "The TLS handshake worked, but no greeting came over TLS: the service behind TLS "
+        "is silent.",
+        "Check what TLS hands the connection to: a stalled or stopped mail service, or a "
+        "TLS proxy (stunnel, a load balancer) forwarding to nothing; see its logs.",
+    )
+
+
+def _deadline(r: PortResult, f: Failure, spec: PortSpec) -> Verdict:
+    step = f.step
+    if step in _GREETINGS and r.tls is not None:
+        return _silent_behind_tls()
+    if step in _GREETINGS:
         implicit = _implicit_counterpart(spec)
         hint = (
             f" A service expecting TLS at once (port {implicit}'s job) is silent too."
@@ -116,103 +129,117 @@ def _failure(r: PortResult, spec: PortSpec) -> Verdict:
             else ""
         )
         return Verdict(
-            fail,
+            Level.FAIL,
             "No greeting within the check's time limit: the port accepts connections but the "
             "server has not spoken yet.",
             "RFC 5321 gives a server 5 minutes to greet and greet-pause (postscreen) setups wait "
             "on purpose, but most clients give up after 30 to 60 s: check the greet delay and "
             f"the server's load and logs.{hint}",
         )
-    if code is FailureCode.DEADLINE:
-        return Verdict(
-            fail,
-            f"The check hit its time limit during {step}.",
-            "The server is very slow or stalls; try again later or check its load.",
-        )
-    if code is FailureCode.REFUSED:
-        return Verdict(
-            fail,
-            f"Refused: the host is up but nothing listens on {port}.",
-            f"Start the {spec.role} service on {port}, or open the port in the host's firewall.",
-        )
-    if code is FailureCode.UNREACHABLE:
-        return Verdict(
-            fail,
-            f"Unreachable: no route to {r.address} ({detail}).",
-            "If this is an IPv6 address, the bot's network may lack IPv6; otherwise "
-            "check routing to the server.",
-        )
-    if code in (FailureCode.RESET, FailureCode.CLOSED):
-        how = code.value
-        return Verdict(
-            fail,
-            f"The server {how} the connection during {step}.",
-            "A firewall or the server drops the session; check the server's logs.",
-        )
-    if code is FailureCode.REJECTED:
-        return Verdict(
-            fail,
-            f"The server turned us away at once: {detail}",
-            "It may be overloaded or block the bot's address (blocklist or rate "
-            "limit); check its logs.",
-        )
-    if code is FailureCode.EHLO_REFUSED:
-        return Verdict(
-            fail,
-            f"The server refused EHLO: {detail}",
-            "If it wants a real host name, set MAILPORT_HELO_NAME to a name whose DNS "
-            "matches the bot's address.",
-        )
-    if code is FailureCode.NO_STARTTLS:
-        return _no_starttls(r, spec)
-    if code is FailureCode.STARTTLS_REFUSED:
-        return Verdict(
-            _tls_level(spec),
-            f"STARTTLS is offered but refused: {detail}",
-            "Check the server's certificate and key settings and its logs.",
-        )
-    if code is FailureCode.INJECTION:
-        return Verdict(
-            fail,
-            "Data before the handshake: right after its STARTTLS go-ahead the server sent more, "
-            f"which a client would read as if it came over TLS ({detail}).",
-            "Look for a firewall or proxy that rewrites mail sessions; otherwise update the "
-            "mail server (RFC 3207 §4.2).",
-        )
-    if code is FailureCode.TLS:
-        return _tls_failure(r, spec, detail)
-    if code is FailureCode.PLAINTEXT:
-        return _plain_text(r, detail)
-    if code is FailureCode.OLD_TLS:
-        return Verdict(
-            _tls_level(spec),
-            f"The server speaks only {detail.replace('TLSv', 'TLS ')}: current mail clients, "
-            "Microsoft 365 and Gmail refuse anything older than TLS 1.2, so the handshake fails.",
-            "Enable TLS 1.2 and 1.3 on the server (Postfix: smtpd_tls_protocols; Dovecot: "
-            "ssl_min_protocol = TLSv1.2), usually by updating its OpenSSL or its configuration.",
-        )
-    if code is FailureCode.OVERLONG:
-        limit = (
-            " (RFC 5321 §4.5.3.1.5 allows 512 octets per reply line)"
-            if r.protocol == "SMTP"
-            else ""
-        )
-        return Verdict(
-            fail,
-            f"The server speaks {r.protocol}, but a line it sent during {step} is longer than "
-            f"8 KiB{limit}; clients cut it off or give up.",
-            "Shorten what the server sends there (for a banner: Postfix smtpd_banner, Exim "
-            "smtp_banner).",
-        )
-    if code is FailureCode.PROTOCOL:
-        return Verdict(
-            fail,
-            f"The server does not speak {r.protocol} as expected: {detail}.",
-            f"Check that {r.protocol} is what runs on port {port}.",
-        )
     return Verdict(
-        fail,
-        f"The check failed during {step}: {detail}.",
+        Level.FAIL,
+        f"The check hit its time limit during {step}.",
+        "The server is very slow or stalls; try again later or check its load.",
+    )
+
+
+def _refused(r: PortResult, f: Failure, spec: PortSpec) -> Verdict:
+    return Verdict(
+        Level.FAIL,
+        f"Refused: the host is up but nothing listens on {r.port}.",
+        f"Start the {spec.role} service on {r.port}, or open the port in the host's firewall.",
+    )
+
+
+def _unreachable(r: PortResult, f: Failure, spec: PortSpec) -> Verdict:
+    return Verdict(
+        Level.FAIL,
+        f"Unreachable: no route to {r.address} ({f.detail}).",
+        "If this is an IPv6 address, the bot's network may lack IPv6; otherwise "
+        "check routing to the server.",
+    )
+
+
+def _dropped(r: PortResult, f: Failure, spec: PortSpec) -> Verdict:
+    return Verdict(
+        Level.FAIL,
+        f"The server {f.code.value} the connection during {f.step}.",
+        "A firewall or the server drops the session; check the server's logs.",
+    )
+
+
+def _rejected(r: PortResult, f: Failure, spec: PortSpec) -> Verdict:
+    return Verdict(
+        Level.FAIL,
+        f"The server turned us away at once: {f.detail}",
+        "It may be overloaded or block the bot's address (blocklist or rate "
+        "limit); check its logs.",
+    )
+
+
+def _ehlo_refused(r: PortResult, f: Failure, spec: PortSpec) -> Verdict:
+    return Verdict(
+        Level.FAIL,
+        f"The server refused EHLO: {f.detail}",
+        "If it wants a real host name, set MAILPORT_HELO_NAME to a name whose DNS "
+        "matches the bot's address.",
+    )
+
+
+def _starttls_refused(r: PortResult, f: Failure, spec: PortSpec) -> Verdict:
+    return Verdict(
+        _tls_level(spec),
+        f"STARTTLS is offered but refused: {f.detail}",
+        "Check the server's certificate and key settings and its logs.",
+    )
+
+
+def _injection(r: PortResult, f: Failure, spec: PortSpec) -> Verdict:
+    return Verdict(
+        Level.FAIL,
+        "Data before the handshake: right after its STARTTLS go-ahead the server sent more, "
+        f"which a client would read as if it came over TLS ({f.detail}).",
+        "Look for a firewall or proxy that rewrites mail sessions; otherwise update the "
+        "mail server (RFC 3207 §4.2).",
+    )
+
+
+def _old_tls(r: PortResult, f: Failure, spec: PortSpec) -> Verdict:
+    return Verdict(
+        _tls_level(spec),
+        f"The server speaks only {f.detail.replace('TLSv', 'TLS ')}: current mail "
+        "clients, Microsoft 365 and Gmail refuse anything older than TLS 1.2, so the handshake "
+        "fails.",
+        "Enable TLS 1.2 and 1.3 on the server (Postfix: smtpd_tls_protocols; Dovecot: "
+        "ssl_min_protocol = TLSv1.2), usually by updating its OpenSSL or its configuration.",
+    )
+
+
+def _overlong(r: PortResult, f: Failure, spec: PortSpec) -> Verdict:
+    limit = (
+        " (RFC 5321 §4.5.3.1.5 allows 512 octets per reply line)" if r.protocol == "SMTP" else ""
+    )
+    return Verdict(
+        Level.FAIL,
+        f"The server speaks {r.protocol}, but a line it sent during {f.step} is longer "
+        f"than 8 KiB{limit}; clients cut it off or give up.",
+        "Shorten what the server sends there (for a banner: Postfix smtpd_banner, Exim "
+        "smtp_banner).",
+    )
+
+
+def _protocol(r: PortResult, f: Failure, spec: PortSpec) -> Verdict:
+    return Verdict(
+        Level.FAIL,
+        f"The server does not speak {r.protocol} as expected: {f.detail}.",
+        f"Check that {r.protocol} is what runs on port {r.port}.",
+    )
+
+
+def _internal(r: PortResult, f: Failure, spec: PortSpec) -> Verdict:
+    return Verdict(
+        Level.FAIL,
+        f"The check failed during {f.step}: {f.detail}.",
         "Try again; if it persists, report it with the JSON output.",
     )
 
@@ -294,6 +321,28 @@ def _tls_failure(r: PortResult, spec: PortSpec, detail: str) -> Verdict:
     said = alert_said(detail)
     summary = f"The TLS handshake failed: {said} ({detail})." if said else None
     return Verdict(_tls_level(spec), summary or f"The TLS handshake failed: {detail}.", hint)
+
+
+_FAILURES: dict[FailureCode, Callable[[PortResult, Failure, PortSpec], Verdict]] = {
+    FailureCode.TIMEOUT: _timeout,
+    FailureCode.DEADLINE: _deadline,
+    FailureCode.REFUSED: _refused,
+    FailureCode.RESET: _dropped,
+    FailureCode.CLOSED: _dropped,
+    FailureCode.UNREACHABLE: _unreachable,
+    FailureCode.TLS: lambda r, f, spec: _tls_failure(r, spec, f.detail),
+    FailureCode.OLD_TLS: _old_tls,
+    FailureCode.PLAINTEXT: lambda r, f, spec: _plain_text(r, f.detail),
+    FailureCode.INJECTION: _injection,
+    FailureCode.REJECTED: _rejected,
+    FailureCode.EHLO_REFUSED: _ehlo_refused,
+    FailureCode.NO_STARTTLS: lambda r, f, spec: _no_starttls(r, spec),
+    FailureCode.STARTTLS_REFUSED: _starttls_refused,
+    FailureCode.OVERLONG: _overlong,
+    FailureCode.PROTOCOL: _protocol,
+    FailureCode.ERROR: _internal,
+}
+"""Each failure code's verdict (tests check that every code has one)."""
 
 
 def _observations(r: PortResult, spec: PortSpec) -> list[Verdict]:
