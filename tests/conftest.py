@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from pathlib import Path
 
 import mail_instances
 import pg_instance
@@ -16,10 +17,22 @@ from shared_eval import SHARED
 from bot.engine.facade import Engine
 
 
+@pytest.fixture(scope="session", autouse=True)
+def fit_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Where the matcher's fit is kept for the whole run, by this process and by the
+    `mailport` processes tests start: `MAILPORT_CACHE_DIR` when set (a developer's warm
+    cache), else a directory of the run's own, never the user's cache."""
+    given = os.environ.get("MAILPORT_CACHE_DIR")
+    path = Path(given) if given else tmp_path_factory.mktemp("fit-cache")
+    os.environ["MAILPORT_CACHE_DIR"] = str(path)
+    return path
+
+
 @pytest.fixture(scope="session")
-def engine() -> Engine:
-    """The real knowledge base, loaded once (modules may define their own)."""
-    return Engine.load()
+def engine(fit_cache: Path) -> Engine:
+    """The real knowledge base, loaded and fitted once. Tests that start `mailport`
+    processes ask for it first, so those find the fit in `fit_cache`."""
+    return Engine.load(cache_dir=fit_cache)
 
 
 @pytest.fixture(scope="session")

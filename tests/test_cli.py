@@ -6,6 +6,11 @@ import re
 import subprocess
 import sys
 
+import pytest
+
+pytestmark = pytest.mark.usefixtures("engine")  # the fit is cached before `mailport` starts
+
+
 ASK = [sys.executable, "-m", "bot", "ask"]
 ENTRY_KEYS = {"id", "question", "short", "detail", "ports", "sources"}
 
@@ -194,11 +199,10 @@ def test_usage_errors_are_returned_in_process(capsys) -> None:
     assert cli.main(["--version"]) == cli.EXIT_OK
 
 
-def test_terminal_text_carries_no_slack_markup() -> None:
-    from bot.engine.facade import Engine
+def test_terminal_text_carries_no_slack_markup(engine) -> None:
     from bot.render import text as render_text
 
-    kb = Engine.load().kb
+    kb = engine.kb
     for entry in [*kb.entries.values(), *kb.record_entries.values()]:
         shown = render_text.entry(entry, ())
         assert "`" not in shown and "/mailport" not in shown, entry.id

@@ -10,11 +10,6 @@ from bot.kb.codes import codes_in
 from bot.match.kbcheck import check
 
 
-@pytest.fixture(scope="module")
-def engine() -> Engine:
-    return Engine.load()
-
-
 @pytest.mark.parametrize(
     ("text", "codes"),
     [

@@ -34,8 +34,8 @@ def test_fixture_is_valid(kb_dir: Path) -> None:
     assert summary.startswith("OK: 2 entries")
 
 
-def test_real_knowledge_base_is_valid() -> None:
-    problems, summary = check()
+def test_real_knowledge_base_is_valid(fit_cache: Path) -> None:
+    problems, summary = check(cache_dir=fit_cache)
     assert [str(p) for p in problems] == []
     assert "entries" in summary
 

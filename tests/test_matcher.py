@@ -5,14 +5,8 @@ import dataclasses
 import pytest
 
 from bot.engine.facade import Engine
-from bot.kb import knowledge
 from bot.kb.knowledge import KnowledgeBase
 from bot.match.matcher import OUT_OF_SCOPE, OUTSIDE_NOTE, Matcher
-
-
-@pytest.fixture(scope="module")
-def engine() -> Engine:
-    return Engine.load()
 
 
 @pytest.mark.parametrize(
@@ -203,11 +197,12 @@ def test_answer_carries_port_rows(engine: Engine) -> None:
     assert {row.port for row in answer.ports} >= {25, 587}
 
 
-def test_ambiguous_offers_close_entries() -> None:
-    kb = knowledge.load()
+def test_ambiguous_offers_close_entries(engine: Engine) -> None:
+    kb = engine.kb
     original = kb.entries["imap-vs-pop3"]
     twin = dataclasses.replace(original, id="imap-vs-pop3-twin")
-    matcher = Matcher(KnowledgeBase(entries={**kb.entries, twin.id: twin}, ports=kb.ports))
+    twinned = KnowledgeBase(entries={**kb.entries, twin.id: twin}, ports=kb.ports)
+    matcher = Matcher(twinned, decider=engine.matcher.decider)
     answer = matcher.ask(original.alternates[0] + " please")
     assert answer.status == "ambiguous"
     ids = [s.entry.id for s in answer.suggestions]

@@ -17,6 +17,9 @@ import pytest
 import yaml
 from shared_eval import SHARED
 
+pytestmark = pytest.mark.usefixtures("engine")  # the fit is cached before `mailport` starts
+
+
 ACCEPT = Path(__file__).with_name("accept.yaml")
 
 

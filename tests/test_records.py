@@ -17,6 +17,9 @@ from bot.engine.facade import Engine
 from bot.kb import knowledge
 from bot.match.kbcheck import check
 
+pytestmark = pytest.mark.usefixtures("engine")  # the fit is cached before `mailport` starts
+
+
 FIXTURE = Path(__file__).parent / "fixtures" / "kb"
 RECORD = """
 - id: examplemail
@@ -35,11 +38,6 @@ RECORD = """
     - {title: "Example Mail help", url: "https://help.example-mail.test/settings"}
   reviewed: 2026-12-01
 """
-
-
-@pytest.fixture(scope="module")
-def engine() -> Engine:
-    return Engine.load()
 
 
 def _kb_with(tmp_path: Path, records: str) -> Path:

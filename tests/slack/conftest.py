@@ -33,11 +33,6 @@ def only_loopback(monkeypatch: pytest.MonkeyPatch) -> None:
         monkeypatch.setattr(socket.socket, name, vetted(getattr(socket.socket, name)))
 
 
-@pytest.fixture(scope="session")
-def engine() -> Engine:
-    return Engine.load()
-
-
 @pytest.fixture
 async def fake() -> AsyncIterator[FakeSlack]:
     slack = FakeSlack()

@@ -18,6 +18,9 @@ from slack_harness import SECRET, FakeSlack, sign
 
 from bot.store import SQLiteDB
 
+pytestmark = pytest.mark.usefixtures("engine")  # the fit is cached before `mailport` starts
+
+
 MAILPORT = [sys.executable, "-m", "bot"]
 SLACK_VARS = ("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", "SLACK_APP_TOKEN", "SLACK_API_URL", "PORT")
 

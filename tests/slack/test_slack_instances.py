@@ -13,6 +13,9 @@ import pytest
 from instances import CURATOR, Instance, burst, client, settled
 from slack_harness import FakeSlack, sign
 
+pytestmark = pytest.mark.usefixtures("engine")  # the fit is cached before `mailport` starts
+
+
 EVENTS = 1000
 LEASE = 2.0
 
