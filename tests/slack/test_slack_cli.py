@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import signal
 import socket
@@ -219,7 +220,11 @@ def test_report_prints_both_lists(tmp_path: Path) -> None:
     assert "port-465" in result.stdout
 
 
-async def _socket_process(fake_api: str, tmp_path: Path) -> asyncio.subprocess.Process:
+@contextlib.asynccontextmanager
+async def _socket_process(
+    fake_api: str, tmp_path: Path
+) -> AsyncIterator[asyncio.subprocess.Process]:
+    """`mailport serve` in Socket Mode, killed afterwards if a failed test left it running."""
     env = clean_env(
         SLACK_BOT_TOKEN="xoxb-test",
         SLACK_APP_TOKEN="xapp-test",
@@ -227,24 +232,31 @@ async def _socket_process(fake_api: str, tmp_path: Path) -> asyncio.subprocess.P
         MAILPORT_DB=str(tmp_path / "mailport.db"),
     )
     with (tmp_path / "serve.log").open("w") as log:
-        return await asyncio.create_subprocess_exec(
+        process = await asyncio.create_subprocess_exec(
             *MAILPORT, "serve", env=env, stdout=subprocess.DEVNULL, stderr=log
         )
+    try:
+        yield process
+    finally:
+        if process.returncode is None:
+            process.kill()
+            await process.wait()
 
 
 async def test_serve_picks_socket_mode_from_the_app_token(fake: FakeSlack, tmp_path: Path) -> None:
-    process = await _socket_process(fake.api_url, tmp_path)
-    await fake.wait_connections(1, wait=20)
-    process.send_signal(signal.SIGTERM)
-    assert await asyncio.wait_for(process.wait(), 10) == 0
+    async with _socket_process(fake.api_url, tmp_path) as process:
+        await fake.wait_connections(1, wait=20)
+        process.send_signal(signal.SIGTERM)
+        assert await asyncio.wait_for(process.wait(), 10) == 0
 
 
 async def test_sigterm_stops_a_socket_mode_still_connecting(tmp_path: Path) -> None:
-    process = await _socket_process(f"http://127.0.0.1:{free_port()}/api/", tmp_path)
-    log = tmp_path / "serve.log"
-    for _ in range(200):
-        if "Failed to connect" in log.read_text():
-            break
-        await asyncio.sleep(0.05)
-    process.send_signal(signal.SIGTERM)
-    assert await asyncio.wait_for(process.wait(), 10) == 0
+    api = f"http://127.0.0.1:{free_port()}/api/"
+    async with _socket_process(api, tmp_path) as process:
+        log = tmp_path / "serve.log"
+        for _ in range(200):
+            if "Failed to connect" in log.read_text():
+                break
+            await asyncio.sleep(0.05)
+        process.send_signal(signal.SIGTERM)
+        assert await asyncio.wait_for(process.wait(), 10) == 0
