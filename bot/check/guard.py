@@ -11,10 +11,11 @@ import asyncio
 import ipaddress
 import re
 import socket
+import ssl
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol
 
 import dns.asyncresolver
 import dns.exception
@@ -373,6 +374,23 @@ class SrvService:
     host: str
 
 
+HTTPS_PORT = 443
+
+
+@dataclass(frozen=True, slots=True)
+class HttpsReply:
+    """What an HTTPS GET brought back: at most the caller's limit of the body."""
+
+    status: int
+    content_type: str
+    body: bytes
+    truncated: bool
+
+
+class FetchFailed(Exception):
+    """An HTTPS fetch that got no reply: refused address, TLS failure, connection error."""
+
+
 SRV_SERVICES = ("submissions", "submission", "imaps", "imap", "pop3s", "pop3")
 MAX_SRV = 2
 
@@ -385,10 +403,13 @@ class Guard:
         resolver: Resolver,
         allow: Sequence[IPNetwork] = (),
         dial: Mapping[int, int] | None = None,
+        https: ssl.SSLContext | None = None,
     ) -> None:
+        """`https`: the verifying context for `https_get` (the system's CAs by default)."""
         self._resolver = resolver
         self._allow = tuple(allow)
         self._dial = dict(dial or {})
+        self._https = https
 
     def clean(self, text: str) -> Host:
         """Name hygiene for user text; internal names are admitted only if ranges are allowed."""
@@ -469,6 +490,37 @@ class Guard:
                 found.extend(records[:MAX_SRV])
         return found
 
+    async def txt(self, name: str) -> list[str]:
+        """The TXT records of the absolute `name` (as DNS presents them)."""
+        return await self._resolver.query(name, "TXT")
+
+    async def https_get(self, host: Host, path: str, limit: int) -> HttpsReply:
+        """GET `https://<host><path>` from a vetted address of `host` only, verifying its
+        certificate for `host`, following no redirect and reading at most `limit` bytes. The
+        caller bounds the time; FetchFailed says why nothing came back."""
+        import aiohttp
+
+        target = await self.resolve(host)
+        if target.error or target.refused or not target.addresses:
+            refused = ", ".join(f"{r.address} ({r.reason})" for r in target.refused)
+            raise FetchFailed(target.error or f"{host.display} resolves to {refused}")
+        connector = aiohttp.TCPConnector(
+            resolver=_vetted_resolver(target, self._dial.get(HTTPS_PORT, HTTPS_PORT)),
+            ssl=self._https or ssl.create_default_context(),
+            use_dns_cache=False,
+        )
+        try:
+            async with (
+                aiohttp.ClientSession(connector=connector) as session,
+                session.get(f"https://{host.name}{path}", allow_redirects=False) as response,
+            ):
+                body = await response.content.read(limit + 1)
+                return HttpsReply(
+                    response.status, response.content_type, body[:limit], len(body) > limit
+                )
+        except (aiohttp.ClientError, OSError) as exc:
+            raise FetchFailed(_fetch_error(exc)) from None
+
     async def ptr(self, address: str) -> tuple[str | None, bool | None]:
         """Reverse DNS of `address`, and whether that name resolves back to it (FCrDNS)."""
         try:
@@ -511,6 +563,44 @@ class Guard:
             flags=socket.AI_NUMERICHOST,
             limit=MAX_LINE,
         )
+
+
+def _vetted_resolver(target: Target, dial_port: int) -> Any:
+    """aiohttp's resolver for one host: only the guard's vetted addresses, on the HTTPS port
+    (`dial`'s stand-in in tests); any other name or port is refused. (aiohttp is imported
+    here, not by the module, so a check that fetches nothing does not load it.)"""
+    from aiohttp.abc import AbstractResolver, ResolveResult
+
+    class Vetted(AbstractResolver):
+        async def resolve(
+            self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET
+        ) -> list[ResolveResult]:
+            if host != target.host.name or port != HTTPS_PORT:
+                raise OSError(f"refusing to connect to {host!r} port {port}")
+            return [
+                ResolveResult(
+                    hostname=host,
+                    host=address,
+                    port=dial_port,
+                    family=socket.AF_INET6 if ":" in address else socket.AF_INET,
+                    proto=0,
+                    flags=socket.AI_NUMERICHOST,
+                )
+                for address in target.addresses
+            ]
+
+        async def close(self) -> None:
+            """Nothing to release."""
+
+    return Vetted()
+
+
+def _fetch_error(exc: BaseException) -> str:
+    """A failed fetch in words: the certificate's fault, or the connection's."""
+    reason = getattr(exc, "certificate_error", None) or getattr(exc, "os_error", None) or exc
+    if isinstance(reason, ssl.SSLCertVerificationError):
+        return f"its certificate is not valid ({reason.verify_message})"
+    return str(reason) or type(reason).__name__
 
 
 def _ip_or_none(text: str) -> IPAddress | None:

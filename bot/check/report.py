@@ -193,6 +193,35 @@ class HostResult:
 
 
 @dataclass(slots=True)
+class DomainPolicy:
+    """What a domain publishes about TLS for mail it receives: MTA-STS (RFC 8461: the
+    `_mta-sts` TXT record's id, the policy fetched from `mta-sts.<domain>`, the MX hosts its
+    `mx:` patterns leave out) and TLS-RPT (RFC 8460: where failure reports go)."""
+
+    domain: str
+    sts_id: str | None = None
+    sts_problem: str | None = None
+    mode: str | None = None
+    mx_patterns: list[str] = field(default_factory=list)
+    max_age: int | None = None
+    unmatched_mx: list[str] = field(default_factory=list)
+    tlsrpt: list[str] = field(default_factory=list)
+    tlsrpt_problem: str | None = None
+    ms: float = 0.0
+    verdict: Verdict | None = None
+
+    @property
+    def published(self) -> bool:
+        """The domain has an `_mta-sts` record (usable or not)."""
+        return self.sts_id is not None or self.sts_problem is not None
+
+    @property
+    def enforced(self) -> bool:
+        """Senders that honour MTA-STS require valid TLS to the matching MX hosts."""
+        return self.mode == "enforce" and self.sts_problem is None
+
+
+@dataclass(slots=True)
 class CheckReport:
     """A whole check: what was asked, every host, port and address, and the overall verdict.
     `ref` fetches the report again while it is cached (`Checker.report_for`)."""
@@ -204,6 +233,7 @@ class CheckReport:
     ms: float = 0.0
     hosts: list[HostResult] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    policy: DomainPolicy | None = None
     verdict: Verdict | None = None
     cached: bool = False
     ref: str | None = None

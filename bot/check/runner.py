@@ -11,14 +11,15 @@ import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+from bot.check import mtasts
 from bot.check.errors import CheckInputError, CheckLimited, CheckRefused
 from bot.check.guard import DnsResolver, Guard, Host, MxHost, Resolver, Target
 from bot.check.ports import PORTS, optional_ports, parse_ports
 from bot.check.probe import ProbeConfig, probe
-from bot.check.report import AddressInfo, CheckReport, HostResult, RefusedAddress
+from bot.check.report import AddressInfo, CheckReport, DomainPolicy, HostResult, RefusedAddress
 from bot.check.session import Limits
 from bot.check.tls import make_contexts
-from bot.check.verdict import judge_host, optional, overall
+from bot.check.verdict import apply_policy, judge_host, optional, overall
 from bot.settings import Settings
 from bot.store import Store
 
@@ -64,14 +65,18 @@ class Checker:
         DNS and for the port numbers their real servers listen on."""
         self.settings = settings
         self.store = store
+        contexts = make_contexts(settings.check_ca_file)
         self.guard = Guard(
-            resolver or DnsResolver(settings.check_step_timeout), settings.allow_cidrs, dial
+            resolver or DnsResolver(settings.check_step_timeout),
+            settings.allow_cidrs,
+            dial,
+            https=contexts.verifying,
         )
         self._slots = asyncio.Semaphore(settings.check_concurrency)
         self._running: dict[str, asyncio.Future[CheckReport]] = {}
         self._config = ProbeConfig(
             guard=self.guard,
-            contexts=make_contexts(settings.check_ca_file),
+            contexts=contexts,
             limits=Limits(
                 settings.check_connect_timeout, settings.check_step_timeout, settings.check_deadline
             ),
@@ -194,9 +199,15 @@ class Checker:
             checked_at=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         )
         targets = await self._targets(request, report, deadline)
-        report.hosts = await asyncio.gather(
-            *(self._host(target, request, deadline) for target in targets)
-        )
+        hosts = asyncio.gather(*(self._host(target, request, deadline) for target in targets))
+        if request.mx and targets:
+            mx_names = [target.host.name for target, _ in targets]
+            report.hosts, report.policy = await asyncio.gather(
+                hosts, self._policy(request.host, mx_names, deadline)
+            )
+            apply_policy(report)
+        else:
+            report.hosts = await hosts
         report.verdict = overall(report)
         report.ms = round((time.perf_counter() - started) * 1000, 1)
         return report
@@ -214,6 +225,15 @@ class Checker:
         except TimeoutError:
             report.notes.append("DNS did not answer within the check's time limit.")
             return []
+
+    async def _policy(self, domain: Host, mx_names: list[str], deadline: float) -> DomainPolicy:
+        """The domain's MTA-STS and TLS-RPT, found while its MX hosts are probed."""
+        try:
+            async with asyncio.timeout_at(deadline):
+                return await mtasts.lookup(self.guard, domain, mx_names)
+        except TimeoutError:
+            late = "the MTA-STS lookup did not finish within the check's time limit"
+            return DomainPolicy(domain.display, sts_problem=late)
 
     async def _mx_target(self, mx: MxHost) -> tuple[Target, int | None]:
         try:

@@ -4,6 +4,7 @@ submission and access ports (RFC 8314)."""
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import re
 from collections.abc import Callable
@@ -12,6 +13,7 @@ from bot.check.guard import refused_literal, refused_next_step
 from bot.check.ports import PORTS, PortSpec, TlsMode
 from bot.check.report import (
     CheckReport,
+    DomainPolicy,
     Failure,
     FailureCode,
     HostResult,
@@ -588,6 +590,98 @@ def judge_host(host: HostResult) -> Verdict | None:
     return None
 
 
+def judge_policy(policy: DomainPolicy) -> Verdict:
+    """MTA-STS and TLS-RPT in one verdict: the worst finding, with the others as `also`."""
+    findings = [_sts(policy)]
+    if policy.tlsrpt_problem:
+        findings.append(
+            Verdict(
+                Level.WARNING,
+                f"TLS-RPT is published but unusable: {policy.tlsrpt_problem}.",
+                f'Publish one TXT record at _smtp._tls.{policy.domain}: "v=TLSRPTv1; '
+                f'rua=mailto:tls-reports@{policy.domain}" (RFC 8460).',
+            )
+        )
+    elif policy.published and not policy.tlsrpt:
+        findings.append(
+            Verdict(
+                Level.OK,
+                f"No TLS-RPT record (_smtp._tls.{policy.domain}): senders' TLS failures are "
+                "not reported to you.",
+            )
+        )
+    elif policy.tlsrpt:
+        findings.append(Verdict(Level.OK, f"TLS-RPT reports go to {', '.join(policy.tlsrpt[:3])}."))
+    worst = max(findings, key=lambda f: f.level.rank)
+    return Verdict(
+        worst.level, worst.summary, worst.next_step, [f.summary for f in findings if f is not worst]
+    )
+
+
+def _sts(policy: DomainPolicy) -> Verdict:
+    where = f"https://mta-sts.{policy.domain}/.well-known/mta-sts.txt"
+    if not policy.published:
+        return Verdict(
+            Level.OK,
+            f"No MTA-STS policy (_mta-sts.{policy.domain}): senders use TLS when port 25 "
+            "offers it, but deliver without it or with a bad certificate.",
+        )
+    if policy.sts_problem:
+        return Verdict(
+            Level.WARNING,
+            f"MTA-STS is published but unusable: {policy.sts_problem}. Senders without an "
+            "earlier copy of the policy treat the domain as having none.",
+            f"Serve the policy at {where} as text/plain, with a valid certificate for "
+            f"mta-sts.{policy.domain} and no redirect, or remove the _mta-sts record.",
+        )
+    patterns = ", ".join(policy.mx_patterns)
+    if policy.unmatched_mx and policy.mode in ("enforce", "testing"):
+        hosts = ", ".join(policy.unmatched_mx)
+        if policy.mode == "enforce":
+            level, effect = Level.FAIL, "senders that honour MTA-STS will not deliver to it"
+        else:
+            level, effect = Level.WARNING, "in testing mode senders only report this"
+        return Verdict(
+            level,
+            f"MTA-STS {policy.mode}: MX {hosts} matches none of the policy's mx patterns "
+            f"({patterns}); {effect}.",
+            f"Add the MX host to the mx: lines of {where} and change the id= of the "
+            "_mta-sts TXT record, so senders fetch the new policy.",
+        )
+    meaning = {
+        "enforce": "senders that honour it deliver only over TLS with a valid certificate",
+        "testing": "senders report TLS problems but still deliver",
+        "none": "the policy is being withdrawn",
+    }[policy.mode or "none"]
+    covered = f" (mx: {patterns})" if patterns else ""
+    return Verdict(Level.OK, f"MTA-STS {policy.mode}{covered}: {meaning}.")
+
+
+def apply_policy(report: CheckReport) -> None:
+    """Judge the domain's policy, and under an enforcing MTA-STS policy judge port 25 on the
+    MX hosts it covers as TLS-required: a certificate problem there stops delivery."""
+    policy = report.policy
+    if policy is None:
+        return
+    policy.verdict = judge_policy(policy)
+    if not policy.enforced:
+        return
+    required = dataclasses.replace(PORTS[25], tls_required=True)
+    for host in report.hosts:
+        if host.ascii_name in policy.unmatched_mx:
+            continue
+        for result in host.ports:
+            if result.port != 25 or result.verdict is None:
+                continue
+            strict = judge(result, required)
+            if strict.level.rank > result.verdict.level.rank:
+                strict.summary += (
+                    " The domain's MTA-STS policy is enforce, so senders that honour it do "
+                    "not deliver here."
+                )
+                result.verdict = strict
+
+
 def overall(report: CheckReport) -> Verdict:
     """The whole check's verdict: what happened to the checks ("1 check with warnings",
     "3 checks: 1 failed, 2 OK"), then the worst one in its own words."""
@@ -596,6 +690,9 @@ def overall(report: CheckReport) -> Verdict:
         if host.verdict is not None:
             rated.append(("", host.verdict))  # a host's own sentence names it
         rated.extend((p.where, p.verdict) for p in host.ports if p.verdict is not None)
+    policy = report.policy
+    if policy is not None and policy.verdict is not None and rated and _counted(policy):
+        rated.append((policy.domain, policy.verdict))
     if not rated:
         note = report.notes[0] if report.notes else "Nothing was checked."
         return Verdict(Level.WARNING, note)
@@ -607,6 +704,11 @@ def overall(report: CheckReport) -> Verdict:
         return Verdict(Level.OK, f"{tally}.")
     found = f"{where}: {worst.summary}" if where else worst.summary
     return Verdict(worst.level, f"{tally}; {found}", worst.next_step)
+
+
+def _counted(policy: DomainPolicy) -> bool:
+    """A domain's policy is one of the checks when it publishes one or has a problem."""
+    return policy.published or (policy.verdict is not None and policy.verdict.level is not Level.OK)
 
 
 _OUTCOMES = ((Level.FAIL, "failed"), (Level.WARNING, "with warnings"), (Level.OK, "OK"))

@@ -21,8 +21,8 @@ from slack_sdk.models.blocks import (
     TableBlock,
 )
 
-from bot.check.report import CheckReport, HostResult, Level, PortResult, Verdict
-from bot.render.check_facts import duration, facts, ptr
+from bot.check.report import CheckReport, DomainPolicy, HostResult, Level, PortResult, Verdict
+from bot.render.check_facts import duration, facts, policy_facts, ptr
 from bot.render.kit import SECTION_MAX, Message, clip, escape, header, md
 
 DETAILS_ACTION = "check_details"
@@ -43,6 +43,8 @@ def to_blocks(report: CheckReport) -> tuple[list[Block], str]:
         blocks.append(SectionBlock(text=md(text)))
     blocks += [SectionBlock(text=md(f"• {escape(n)}")) for n in report.notes[:5]]
     blocks += _host_problems(report.hosts, said=verdict)
+    if report.policy is not None and report.policy.verdict is not None:
+        blocks.append(SectionBlock(text=md(_policy_mrkdwn(report.policy, report.policy.verdict))))
     results = report.results()
     if results:
         blocks.append(_slack_table(results))
@@ -90,6 +92,16 @@ def _host_problems(hosts: Iterable[HostResult], said: Verdict | None) -> list[Bl
         if h.verdict is not None and h.verdict != said
     ]
     return problems[:10]
+
+
+def _policy_mrkdwn(policy: DomainPolicy, said: Verdict) -> str:
+    """The domain's MTA-STS and TLS-RPT: the verdict, what else was found, the facts."""
+    lines = [f"{MARK[said.level]} *{escape(policy.domain)}*: {escape(said.summary)}"]
+    lines += [f"Also: {escape(also)}" for also in said.also]
+    if said.next_step and said.level is not Level.OK:
+        lines.append(f"*Next:* {escape(said.next_step)}")
+    lines += [f"*{label}:* `{_code(value)}`" for label, value in policy_facts(policy)]
+    return "\n".join(lines)
 
 
 def _slack_table(results: list[PortResult]) -> TableBlock:

@@ -3,7 +3,7 @@ durations and reverse DNS in words. The terminal and Slack renderers both lay th
 
 from __future__ import annotations
 
-from bot.check.report import PortResult, TlsInfo
+from bot.check.report import DomainPolicy, PortResult, TlsInfo
 
 
 def duration(ms: float) -> str:
@@ -70,3 +70,16 @@ def _days(days_left: int) -> str:
     if days_left < 0:
         return f"expired {-days_left} days ago"
     return f"{days_left} days left"
+
+
+def policy_facts(policy: DomainPolicy) -> list[tuple[str, str]]:
+    """The domain's MTA-STS and TLS-RPT as label/value pairs."""
+    if policy.sts_problem:
+        sts = f"unusable: {policy.sts_problem}"
+    elif policy.mode is not None:
+        mx = ", ".join(policy.mx_patterns) or "none"
+        sts = f"{policy.mode} (id {policy.sts_id}, max_age {policy.max_age} s, mx: {mx})"
+    else:
+        sts = "none published"
+    rpt = policy.tlsrpt_problem or ", ".join(policy.tlsrpt) or "none published"
+    return [("MTA-STS", sts), ("TLS-RPT", rpt)]

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from bot.check.report import CheckReport, HostResult, PortResult, Verdict
-from bot.render.check_facts import duration, facts, ptr
+from bot.check.report import CheckReport, DomainPolicy, HostResult, PortResult, Verdict
+from bot.render.check_facts import duration, facts, policy_facts, ptr
 
 
 def to_text(report: CheckReport, details: bool = True) -> str:
@@ -12,6 +12,8 @@ def to_text(report: CheckReport, details: bool = True) -> str:
     lines += _verdict_lines(report)
     for note in report.notes:
         lines.append(f"Note: {note}")
+    if report.policy is not None:
+        lines += ["", *_policy_text(report.policy)]
     for host in report.hosts:
         lines += ["", *_host_text(host, said=report.verdict)]
     if details:
@@ -55,6 +57,16 @@ def _host_text(host: HostResult, said: Verdict | None = None) -> list[str]:
     if host.ports:
         lines += ["", *_table(host.ports)]
     return lines
+
+
+def _policy_text(policy: DomainPolicy) -> list[str]:
+    lines = [f"{policy.domain}  MTA-STS and TLS-RPT, {duration(policy.ms)}"]
+    if policy.verdict is not None:
+        lines.append(f"  {policy.verdict.level.value}: {policy.verdict.summary}")
+        lines += [f"  Also: {also}" for also in policy.verdict.also]
+        if policy.verdict.next_step:
+            lines.append(f"  Next: {policy.verdict.next_step}")
+    return lines + [f"  {label}: {value}" for label, value in policy_facts(policy)]
 
 
 def _table(results: list[PortResult]) -> list[str]:
