@@ -92,13 +92,13 @@ def cmd_settings(args: argparse.Namespace) -> int:
     known provider is looked up by its MX hosts). Exit 0 found, 1 not found, 2 refused."""
     import asyncio
 
-    from bot.check.guard import DnsResolver, Guard
+    from bot.check import Checker
     from bot.engine.discovery import discover
     from bot.render import json as render_json
     from bot.render import text as render_text
 
     engine = _engine(args)
-    guard = Guard(DnsResolver(args.settings.check_step_timeout), args.settings.allow_cidrs)
+    guard = Checker(args.settings).guard  # the checker's DNS, ranges and CAs
     result = asyncio.run(discover(engine, guard, _text(" ".join(args.query))))
     if args.json:
         print(json.dumps(render_json.answer(result.answer), ensure_ascii=False))

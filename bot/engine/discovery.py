@@ -1,11 +1,13 @@
 """`settings QUERY`: a provider's settings by name, email address or domain, or, for a domain
 that is no known provider, by where its MX hosts point (a Google or Microsoft 365 domain),
-else by the SRV records it publishes for mail clients (RFC 6186, RFC 8314).
+else by the autoconfig file it serves mail clients (as Thunderbird fetches it), else by the
+SRV records it publishes for them (RFC 6186, RFC 8314).
 
 Names and known domains are answered from the records at once; only an unknown domain costs
-DNS queries (MX and the six SRV names at once), made through the live check's guard (name
-hygiene, no search list, a deadline). Settings read from SRV records say so, and offer the
-live check on what they name.
+DNS queries and HTTPS fetches (MX, the six SRV names and the two autoconfig URLs at once),
+made through the live check's guard (name hygiene, no search list, vetted addresses, a
+deadline). Settings the domain publishes say where they come from, and offer the live check
+on what they name.
 """
 
 from __future__ import annotations
@@ -15,9 +17,10 @@ import datetime as dt
 from dataclasses import dataclass
 
 from bot.check.errors import CheckError
-from bot.check.guard import Guard, Host, SrvService
+from bot.check.guard import FetchFailed, Guard, Host, SrvService
 from bot.check.ports import PORTS as CHECK_PORTS
 from bot.engine.facade import MAX_CHECKS, Engine
+from bot.kb import ispdb
 from bot.kb.knowledge import Source
 from bot.kb.records import HOST, Found, Provider, Server
 from bot.match.answers import Answer
@@ -64,12 +67,18 @@ async def discover(engine: Engine, guard: Guard, query: str) -> SettingsResult:
         return _missing(engine, query, str(exc), True)
     if host.ip is not None:
         return _missing(engine, query, "Give a domain name, not an IP address.", True)
-    lookup, services = await asyncio.gather(guard.mx(host), guard.srv(host))
+    lookup, services, published = await asyncio.gather(
+        guard.mx(host), guard.srv(host), _autoconfig(engine, guard, host)
+    )
     names = [mx.name for mx in lookup.hosts]
     found = engine.settings_by_mx(names)
     shown = ", ".join(names[:3]) or "none"
+    mx_note = f"; its MX hosts ({shown}) belong to no provider I know" if not lookup.error else ""
+    if found is None and published is not None:
+        note = f"{host.display} publishes its mail client settings in an autoconfig file{mx_note}."
+        return _discovered(engine, query, published, note)
     if found is None and services:
-        return _from_srv(engine, query, host, services, "" if lookup.error else shown)
+        return _from_srv(engine, query, host, services, mx_note)
     if lookup.error:
         return _missing(engine, query, f"I have no settings for {host.display}: {lookup.error}.")
     if found is None:
@@ -103,8 +112,48 @@ SRV_SOURCES = (
 )
 
 
+AUTOCONFIG_SECONDS = 1.5
+"""How long the domain's web servers get to hand over its autoconfig file: what is left of
+`settings`' time goes to the DNS answers."""
+AUTOCONFIG_MAX = 64 * 1024
+AUTOCONFIG_PATHS = (
+    ("autoconfig.", "/mail/config-v1.1.xml"),
+    ("", "/.well-known/autoconfig/mail/config-v1.1.xml"),
+)
+"""Where Thunderbird looks, in its order: `autoconfig.<domain>`, then the domain's own
+.well-known path."""
+
+
+async def _autoconfig(engine: Engine, guard: Guard, domain: Host) -> Provider | None:
+    """The settings `domain` publishes in an autoconfig file over HTTPS (fetched through the
+    guard: vetted addresses, a valid certificate, no redirect), or None."""
+    tasks = [
+        asyncio.ensure_future(_fetch_config(engine, guard, domain, prefix, path))
+        for prefix, path in AUTOCONFIG_PATHS
+    ]
+    done, pending = await asyncio.wait(tasks, timeout=AUTOCONFIG_SECONDS)
+    for task in pending:
+        task.cancel()
+    return next((t.result() for t in tasks if t in done and t.result() is not None), None)
+
+
+async def _fetch_config(
+    engine: Engine, guard: Guard, domain: Host, prefix: str, path: str
+) -> Provider | None:
+    try:
+        host = guard.clean(prefix + domain.name)
+        reply = await guard.https_get(host, path, AUTOCONFIG_MAX)
+    except (CheckError, FetchFailed):
+        return None
+    if reply.status != 200 or reply.truncated:
+        return None
+    url = f"https://{host.display}{path}"
+    text = reply.body.decode("utf-8", "replace")
+    return ispdb.published(text, domain.name, url, engine.kb.ports)
+
+
 def _from_srv(
-    engine: Engine, query: str, host: Host, services: list[SrvService], mx_shown: str
+    engine: Engine, query: str, host: Host, services: list[SrvService], mx_note: str
 ) -> SettingsResult:
     """Settings built from the SRV records the domain publishes, marked as such."""
     servers = tuple(
@@ -129,12 +178,18 @@ def _from_srv(
         reviewed=dt.date.today(),
         origin="dns",
     )
+    note = f"{host.display} publishes its mail client settings in DNS (SRV records){mx_note}."
+    return _discovered(engine, query, provider, note)
+
+
+def _discovered(engine: Engine, query: str, provider: Provider, note: str) -> SettingsResult:
+    """Settings the domain publishes itself, as an answer offering the live check on them."""
     entry = provider.as_entry()
     targets = [
-        f"{s.host} {s.port}" for s in sorted(servers, key=_smtp_first) if s.port in CHECK_PORTS
+        f"{s.host} {s.port}"
+        for s in sorted(provider.servers, key=_smtp_first)
+        if s.port in CHECK_PORTS
     ]
-    mx = f"; its MX hosts ({mx_shown}) belong to no provider I know" if mx_shown else ""
-    note = f"{host.display} publishes its mail client settings in DNS (SRV records){mx}."
     answer = Answer(
         entry.question,
         "answered",

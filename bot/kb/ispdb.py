@@ -132,6 +132,40 @@ def _provider(path: Path, element: ET.Element, ports: dict[int, PortInfo]) -> Pr
     )
 
 
+def published(text: str, domain: str, url: str, ports: dict[int, PortInfo]) -> Provider | None:
+    """A domain's own autoconfig file (the ISPDB's format, as Thunderbird fetches it from
+    `autoconfig.<domain>`) as a provider record, `%EMAILDOMAIN%` filled in; None when it holds
+    no usable server."""
+    try:
+        root = ET.fromstring(text.replace("%EMAILDOMAIN%", domain))
+    except ET.ParseError:
+        return None
+    element = root.find("emailProvider")
+    servers = tuple(_servers(element, ports)) if element is not None else ()
+    if element is None or not servers:
+        return None
+    username = next(iter(_texts(element, "incomingServer/username")), "")
+    return Provider(
+        id=f"autoconfig-{domain.replace('.', '-')}",
+        name=domain,
+        kind="mailbox",
+        aliases=(),
+        domains=(domain,),
+        mx=(),
+        servers=servers,
+        username=USERNAMES.get(username, "as the domain's mail host says"),
+        auth=_sign_in(element),
+        notes=(
+            f"{domain} publishes these itself, for mail clients that set themselves up "
+            "(Thunderbird reads the same file); run the live check on them before handing "
+            "them on.",
+        ),
+        sources=(Source(f"{domain}'s autoconfig file", url),),
+        reviewed=dt.date.today(),
+        origin="autoconfig",
+    )
+
+
 def _servers(element: ET.Element, ports: dict[int, PortInfo]) -> Iterator[Server]:
     for server in (*element.findall("incomingServer"), *element.findall("outgoingServer")):
         kind = TYPES.get(server.get("type", ""))

@@ -28,6 +28,8 @@ SUBJECT = re.compile(r"^[a-z0-9][a-z0-9.+-]*$")
 TLS_MODES = ("none", "starttls", "implicit")
 ISPDB_TAG = "ispdb"  # the tag of an answer rendered from Thunderbird's ISPDB (bot/kb/ispdb.py)
 DNS_TAG = "dns-srv"  # settings read from a domain's SRV records (bot/engine/discovery.py)
+AUTOCONFIG_TAG = "autoconfig"  # settings read from a domain's own autoconfig file (likewise)
+_DATED = {ISPDB_TAG: "ISPDB snapshot", DNS_TAG: "Looked up in DNS", AUTOCONFIG_TAG: "Fetched"}
 TLS_LABELS = {"none": "none", "starttls": "STARTTLS", "implicit": "implicit TLS"}
 USES = ("relay", "submission", "retrieval", "delivery", "filtering", "web", "other")
 STATUSES = ("standard", "legacy", "unofficial")
@@ -68,14 +70,9 @@ class Entry:
 
     @property
     def dated(self) -> str:
-        """`Reviewed 2026-12-01`, or the snapshot date of settings read from the ISPDB."""
-        label = (
-            "ISPDB snapshot"
-            if ISPDB_TAG in self.tags
-            else "Looked up in DNS"
-            if DNS_TAG in self.tags
-            else "Reviewed"
-        )
+        """`Reviewed 2026-12-01`, the snapshot date of settings read from the ISPDB, or when
+        settings were looked up in the domain's DNS or fetched from its autoconfig file."""
+        label = next((_DATED[t] for t in self.tags if t in _DATED), "Reviewed")
         return f"{label} {self.reviewed.isoformat()}"
 
     @property

@@ -17,6 +17,7 @@ from pathlib import Path
 from rapidfuzz import fuzz, process
 
 from bot.kb.knowledge import (
+    AUTOCONFIG_TAG,
     DNS_TAG,
     ENTRY_ID,
     ISPDB_TAG,
@@ -66,10 +67,11 @@ PROVIDER_FIELDS = (
 SERVER_FIELDS = ("role", "protocol", "host", "port", "tls", "region", "note")
 
 
-ORIGIN_TAGS = {"ispdb": ISPDB_TAG, "dns": DNS_TAG}
+ORIGIN_TAGS = {"ispdb": ISPDB_TAG, "dns": DNS_TAG, "autoconfig": AUTOCONFIG_TAG}
 ORIGIN_NOTES = {
     "ispdb": "From Thunderbird's ISPDB, unreviewed.",
     "dns": "From the domain's own DNS SRV records (RFC 6186), unreviewed.",
+    "autoconfig": "From the domain's own autoconfig file, unreviewed.",
 }
 
 

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import trustme
+from aiohttp import web
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult
 from cryptography import x509
@@ -26,6 +27,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 from loopback_ports import TEST_PORTS
+
+from bot.check.guard import HTTPS_PORT
 
 LOOPBACK = (ipaddress.ip_network("127.0.0.0/8"),)
 
@@ -442,3 +445,31 @@ class Recorder:
         for server in self.servers:
             server.close()
             await server.wait_closed()
+
+
+@contextlib.asynccontextmanager
+async def https_server(
+    address: str, context: ssl.SSLContext, pages: dict[str, tuple[int, str, str]]
+) -> AsyncIterator[list[str]]:
+    """A real HTTPS server (aiohttp) on `address` and 443's test stand-in, serving `pages`
+    ({path: (status, body, content type)}; a 302 redirects elsewhere); yields the paths
+    asked for."""
+    asked: list[str] = []
+
+    async def serve(request: web.Request) -> web.Response:
+        asked.append(request.path)
+        status, body, kind = pages[request.path]
+        if status == 302:
+            raise web.HTTPFound("https://elsewhere.example.net/")
+        return web.Response(status=status, body=body.encode(), content_type=kind)
+
+    app = web.Application()
+    for path in pages:
+        app.router.add_get(path, serve)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    await web.TCPSite(runner, address, TEST_PORTS[HTTPS_PORT], ssl_context=context).start()
+    try:
+        yield asked
+    finally:
+        await runner.cleanup()

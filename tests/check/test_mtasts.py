@@ -6,15 +6,13 @@ from __future__ import annotations
 
 import contextlib
 import ssl
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 
 import pytest
-from aiohttp import web
-from check_servers import Certs, aiosmtpd_server
-from loopback_ports import TEST_PORTS
+from check_servers import Certs, aiosmtpd_server, https_server
 
 from bot.check import Level
-from bot.check.guard import HTTPS_PORT, StaticResolver
+from bot.check.guard import StaticResolver
 from bot.check.mtasts import (
     PolicyError,
     mx_matches,
@@ -101,29 +99,11 @@ def test_policy_verdicts() -> None:
     assert any("TLS-RPT" in also for also in broken.also)
 
 
-@contextlib.asynccontextmanager
-async def policy_server(
+def policy_server(
     context: ssl.SSLContext, body: str = POLICY, status: int = 200, kind: str = "text/plain"
-) -> AsyncIterator[list[str]]:
-    """A real HTTPS server on STS_HOST serving the policy path; yields the paths asked for."""
-    asked: list[str] = []
-
-    async def serve(request: web.Request) -> web.Response:
-        asked.append(request.path)
-        if status == 302:
-            raise web.HTTPFound("https://elsewhere.example.net/policy")
-        return web.Response(status=status, body=body.encode(), content_type=kind)
-
-    app = web.Application()
-    app.router.add_get("/.well-known/mta-sts.txt", serve)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, STS_HOST, TEST_PORTS[HTTPS_PORT], ssl_context=context)
-    await site.start()
-    try:
-        yield asked
-    finally:
-        await runner.cleanup()
+) -> contextlib.AbstractAsyncContextManager[list[str]]:
+    """The policy on a real HTTPS server at STS_HOST; yields the paths asked for."""
+    return https_server(STS_HOST, context, {"/.well-known/mta-sts.txt": (status, body, kind)})
 
 
 def publish(resolver: StaticResolver, policy: bool = True, sts_address: str = STS_HOST) -> None:
