@@ -19,6 +19,7 @@ from typing import Any, Protocol
 
 import dns.asyncresolver
 import dns.exception
+import dns.flags
 import dns.name
 import dns.resolver
 import dns.reversename
@@ -269,6 +270,9 @@ class Resolver(Protocol):
     async def query(self, name: str, rdtype: str) -> list[str]:
         """Answer `rdtype` for the absolute `name`; raise LookupFailed (NXDOMAIN, timeout...)."""
 
+    async def authenticated(self, name: str, rdtype: str) -> tuple[list[str], bool]:
+        """`query`, and whether the resolver vouched for the answer with DNSSEC (AD flag)."""
+
 
 class DnsResolver:
     """dnspython's async stub resolver: reads resolv.conf, never /etc/hosts or a search list."""
@@ -288,22 +292,29 @@ class DnsResolver:
         return resolver
 
     async def query(self, name: str, rdtype: str) -> list[str]:
+        return (await self.authenticated(name, rdtype))[0]
+
+    async def authenticated(self, name: str, rdtype: str) -> tuple[list[str], bool]:
+        """Asks with the AD bit set (RFC 6840 §5.7), so a validating resolver says whether
+        the answer is DNSSEC-secure; a resolver that does not validate never sets it."""
         qname = dns.name.from_text(name)
         try:
             if self._resolver is None:
                 self._resolver = self._make()
+                self._resolver.flags = dns.flags.RD | dns.flags.AD
             answer = await self._resolver.resolve(
                 qname, rdtype, search=False, lifetime=self._lifetime
             )
         except dns.resolver.NoAnswer:
-            return []
+            return [], False
         except dns.resolver.NXDOMAIN:
             raise LookupFailed(f"{name} does not exist in DNS (NXDOMAIN)") from None
         except dns.exception.Timeout:
             raise LookupFailed(f"DNS lookup of {name} timed out") from None
         except dns.exception.DNSException as exc:
             raise LookupFailed(f"DNS lookup of {name} failed: {exc}") from None
-        return [rdata.to_text() for rdata in answer]
+        secure = bool(answer.response.flags & dns.flags.AD)
+        return [rdata.to_text() for rdata in answer], secure
 
 
 @dataclass
@@ -313,6 +324,8 @@ class StaticResolver:
 
     table: Mapping[str, Mapping[str, list[str]]]
     queries: list[tuple[str, str]] = field(default_factory=list)
+    signed: set[str] = field(default_factory=set)
+    """Names answered as DNSSEC-secure."""
 
     async def query(self, name: str, rdtype: str) -> list[str]:
         self.queries.append((name, rdtype))
@@ -320,6 +333,10 @@ class StaticResolver:
         if key not in self.table:
             raise LookupFailed(f"{key} does not exist in DNS (NXDOMAIN)")
         return list(self.table[key].get(rdtype, []))
+
+    async def authenticated(self, name: str, rdtype: str) -> tuple[list[str], bool]:
+        records = await self.query(name, rdtype)
+        return records, name.rstrip(".").lower() in self.signed
 
 
 @dataclass(frozen=True, slots=True)
@@ -489,6 +506,15 @@ class Guard:
                 records = sorted(parsed, key=lambda r: (r.priority, -r.weight))
                 found.extend(records[:MAX_SRV])
         return found
+
+    async def tlsa(self, host: str, port: int = 25) -> tuple[list[str], bool | None]:
+        """`_<port>._tcp.<host>`'s TLSA records and whether DNSSEC vouched for them (None
+        when there are none, or the lookup failed)."""
+        try:
+            records, secure = await self._resolver.authenticated(f"_{port}._tcp.{host}", "TLSA")
+        except LookupFailed:
+            return [], None
+        return records, (secure if records else None)
 
     async def txt(self, name: str) -> list[str]:
         """The TXT records of the absolute `name` (as DNS presents them)."""

@@ -85,14 +85,18 @@ class CertInfo:
     """`RSA 2048`, `EC secp256r1`, ..."""
     signature: str = ""
     """The hash the issuer signed with: `SHA-256`, `SHA-1`, ..."""
+    dane: list[str] = field(default_factory=list)
+    """What a TLSA record names this certificate by: `selector matching-type digest` for the
+    whole certificate (0) or its public key (1), by SHA-256 (1) or SHA-512 (2)."""
 
 
 @dataclass(frozen=True, slots=True)
 class ChainCert:
-    """One certificate of the chain as the server sent it."""
+    """One certificate of the chain as the server sent it (`dane` as in CertInfo)."""
 
     subject: str
     issuer: str
+    dane: list[str] = field(default_factory=list)
 
 
 @dataclass(slots=True)
@@ -190,6 +194,10 @@ class HostResult:
     error: str | None = None
     verdict: Verdict | None = None
     ports: list[PortResult] = field(default_factory=list)
+    tlsa: list[str] = field(default_factory=list)
+    """With --mx: the `_25._tcp.<host>` TLSA records (DANE, RFC 7672)."""
+    tlsa_dnssec: bool | None = None
+    """Whether the resolver vouched for them with DNSSEC (the AD flag); None without any."""
 
 
 @dataclass(slots=True)

@@ -19,7 +19,7 @@ from bot.check.probe import ProbeConfig, probe
 from bot.check.report import AddressInfo, CheckReport, DomainPolicy, HostResult, RefusedAddress
 from bot.check.session import Limits
 from bot.check.tls import make_contexts
-from bot.check.verdict import apply_policy, judge_host, optional, overall
+from bot.check.verdict import apply_dane, apply_policy, judge_host, optional, overall
 from bot.settings import Settings
 from bot.store import Store
 
@@ -267,10 +267,23 @@ class Checker:
             for port in request.ports
         ]
         ptrs = [self._address(address, deadline) for address in target.addresses]
-        ports, addresses = await asyncio.gather(asyncio.gather(*probes), asyncio.gather(*ptrs))
+        dane = request.mx and 25 in request.ports and bool(target.addresses)
+        ports, addresses, (host.tlsa, host.tlsa_dnssec) = await asyncio.gather(
+            asyncio.gather(*probes),
+            asyncio.gather(*ptrs),
+            self._tlsa(target.host.name, deadline) if dane else _no_tlsa(),
+        )
         host.ports = [optional(r) if r.port in request.optional else r for r in ports]
         host.addresses = list(addresses)
+        apply_dane(host)
         return host
+
+    async def _tlsa(self, name: str, deadline: float) -> tuple[list[str], bool | None]:
+        try:
+            async with asyncio.timeout_at(deadline):
+                return await self.guard.tlsa(name)
+        except TimeoutError:
+            return [], None
 
     async def _address(self, address: str, deadline: float) -> AddressInfo:
         try:
@@ -279,3 +292,7 @@ class Checker:
         except TimeoutError:
             return AddressInfo(address)
         return AddressInfo(address, ptr, confirmed)
+
+
+async def _no_tlsa() -> tuple[list[str], bool | None]:
+    return [], None

@@ -5,6 +5,7 @@ verify codes. A bad certificate is reported, never raised past the probe."""
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import ipaddress
 import ssl
 import warnings
@@ -12,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from cryptography import x509
-from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import AuthorityInformationAccessOID, NameOID
 
@@ -106,7 +107,10 @@ def describe(
         verified=error is None,
         cert=parse_cert(cert, now) if cert else None,
         name_matches=True if error is None else None,
-        chain=[ChainCert(c.subject.rfc4514_string(), c.issuer.rfc4514_string()) for c in sent],
+        chain=[
+            ChainCert(c.subject.rfc4514_string(), c.issuer.rfc4514_string(), dane_names(c))
+            for c in sent
+        ],
         issuer_url=_issuer_url(cert) if cert else None,
     )
     if error is not None:
@@ -167,7 +171,25 @@ def parse_cert(cert: x509.Certificate, now: dt.datetime | None = None) -> CertIn
         sha256=cert.fingerprint(hashes.SHA256()).hex(),
         key=_key(cert),
         signature=_signature(cert),
+        dane=dane_names(cert),
     )
+
+
+def dane_names(cert: x509.Certificate) -> list[str]:
+    """`selector matching-type digest` for each way a TLSA record can name `cert` by a digest
+    (RFC 6698 §2.1: selector 0 the certificate, 1 its SubjectPublicKeyInfo; matching type 1
+    SHA-256, 2 SHA-512)."""
+    selected = (
+        cert.public_bytes(serialization.Encoding.DER),
+        cert.public_key().public_bytes(
+            serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+        ),
+    )
+    return [
+        f"{selector} {matching} {hashlib.new(algorithm, data).hexdigest()}"
+        for selector, data in enumerate(selected)
+        for matching, algorithm in ((1, "sha256"), (2, "sha512"))
+    ]
 
 
 def _key(cert: x509.Certificate) -> str:

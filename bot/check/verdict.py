@@ -657,6 +657,72 @@ def _sts(policy: DomainPolicy) -> Verdict:
     return Verdict(Level.OK, f"MTA-STS {policy.mode}{covered}: {meaning}.")
 
 
+def apply_dane(host: HostResult) -> None:
+    """Port 25 on an MX with TLSA records, as DANE senders see it (RFC 7672): with DNSSEC,
+    a certificate no usable record matches, or no TLS at all, stops delivery."""
+    if not host.tlsa:
+        return
+    for result in host.ports:
+        if result.port == 25 and result.verdict is not None:
+            result.verdict = _combined(result.verdict, _dane(host, result))
+
+
+def _dane(host: HostResult, r: PortResult) -> Verdict:
+    where = f"_25._tcp.{host.ascii_name}"
+    if not host.tlsa_dnssec:
+        return Verdict(
+            Level.OK,
+            f"{where} has TLSA records, but the bot's resolver did not vouch for them with "
+            "DNSSEC; senders use DANE only when the zone is signed.",
+        )
+    records = [_tlsa(text) for text in host.tlsa]
+    usable = [t for t in records if t is not None and t[0] in (2, 3) and t[2] in (1, 2)]
+    if r.tls is None:
+        return Verdict(
+            Level.FAIL,
+            f"DANE: {where} publishes TLSA records, so DANE senders deliver only over "
+            "STARTTLS, which this check did not get.",
+            "Offer STARTTLS on port 25 with the certificate the TLSA records name.",
+        )
+    leaf = r.tls.cert.dane if r.tls.cert else []
+    issuers = [name for cert in r.tls.chain[1:] for name in cert.dane]
+    for usage, selector, matching, data in usable:
+        names = leaf if usage == 3 else issuers
+        if f"{selector} {matching} {data}" in names:
+            return Verdict(
+                Level.OK,
+                f"DANE: the certificate matches the DNSSEC-signed TLSA record "
+                f"{usage} {selector} {matching} at {where}.",
+            )
+    spki = next((n.split()[2] for n in leaf if n.startswith("1 1 ")), "")
+    said = "none of its records can be used for SMTP" if not usable else "no record matches"
+    return Verdict(
+        Level.FAIL,
+        f"DANE: {where} is DNSSEC-signed but {said} the certificate the server sent, so "
+        "DANE senders will not deliver to it.",
+        f"Publish a TLSA record for the current key ({where} IN TLSA 3 1 1 {spki}), and at a "
+        "certificate change publish the new one first and keep the old until the new is "
+        "served (RFC 7671, RFC 7672).",
+    )
+
+
+def _tlsa(text: str) -> tuple[int, int, int, str] | None:
+    """`3 1 1 ab12...` as (usage, selector, matching type, lower-case hex); None if not that."""
+    parts = text.split()
+    if len(parts) < 4 or not all(p.isdigit() for p in parts[:3]):
+        return None
+    return int(parts[0]), int(parts[1]), int(parts[2]), "".join(parts[3:]).lower()
+
+
+def _combined(verdict: Verdict, finding: Verdict) -> Verdict:
+    """One port's verdict with one more finding: the worse leads, the other goes to `also`."""
+    if finding.level.rank > verdict.level.rank:
+        kept = [verdict.summary, *verdict.also] if verdict.level is not Level.OK else []
+        return Verdict(finding.level, finding.summary, finding.next_step, kept)
+    verdict.also.append(finding.summary)
+    return verdict
+
+
 def apply_policy(report: CheckReport) -> None:
     """Judge the domain's policy, and under an enforcing MTA-STS policy judge port 25 on the
     MX hosts it covers as TLS-required: a certificate problem there stops delivery."""

@@ -22,7 +22,7 @@ from slack_sdk.models.blocks import (
 )
 
 from bot.check.report import CheckReport, DomainPolicy, HostResult, Level, PortResult, Verdict
-from bot.render.check_facts import duration, facts, policy_facts, ptr
+from bot.render.check_facts import duration, facts, policy_facts, ptr, tlsa
 from bot.render.kit import SECTION_MAX, Message, clip, escape, header, md
 
 DETAILS_ACTION = "check_details"
@@ -152,6 +152,9 @@ def to_detail_blocks(report: CheckReport) -> tuple[list[Block], str]:
             f"• {escape(a.address)}: reverse DNS {escape(ptr(a.ptr, a.ptr_confirmed))}"
             for a in host.addresses
         ]
+        dane = tlsa(host)
+        if dane:
+            lines.append(f"• `{_code(dane)}`")
         blocks.append(SectionBlock(text=md("\n".join(lines))))
     for r in report.results()[:DETAIL_SECTIONS]:
         blocks.append(SectionBlock(text=md(_port_mrkdwn(r))))

@@ -3,7 +3,7 @@ durations and reverse DNS in words. The terminal and Slack renderers both lay th
 
 from __future__ import annotations
 
-from bot.check.report import DomainPolicy, PortResult, TlsInfo
+from bot.check.report import DomainPolicy, HostResult, PortResult, TlsInfo
 
 
 def duration(ms: float) -> str:
@@ -83,3 +83,12 @@ def policy_facts(policy: DomainPolicy) -> list[tuple[str, str]]:
         sts = "none published"
     rpt = policy.tlsrpt_problem or ", ".join(policy.tlsrpt) or "none published"
     return [("MTA-STS", sts), ("TLS-RPT", rpt)]
+
+
+def tlsa(host: HostResult) -> str | None:
+    """A host's TLSA records (DANE) in one line, and whether DNSSEC vouched for them."""
+    if not host.tlsa:
+        return None
+    signed = "DNSSEC-signed" if host.tlsa_dnssec else "not vouched for by DNSSEC"
+    records = "; ".join(host.tlsa[:4])
+    return f"TLSA _25._tcp.{host.ascii_name} ({signed}): {records}"

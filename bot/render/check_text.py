@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bot.check.report import CheckReport, DomainPolicy, HostResult, PortResult, Verdict
-from bot.render.check_facts import duration, facts, policy_facts, ptr
+from bot.render.check_facts import duration, facts, policy_facts, ptr, tlsa
 
 
 def to_text(report: CheckReport, details: bool = True) -> str:
@@ -54,6 +54,9 @@ def _host_text(host: HostResult, said: Verdict | None = None) -> list[str]:
         lines.append(f"  {address.address}  reverse DNS: {ptr(address.ptr, address.ptr_confirmed)}")
     if host.skipped:
         lines.append(f"  not checked (limit per name): {', '.join(host.skipped)}")
+    dane = tlsa(host)
+    if dane:
+        lines.append(f"  {dane}")
     if host.ports:
         lines += ["", *_table(host.ports)]
     return lines

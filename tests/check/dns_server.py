@@ -8,6 +8,7 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Mapping
 
+import dns.flags
 import dns.message
 import dns.name
 import dns.rcode
@@ -19,8 +20,9 @@ Zone = Mapping[str, Mapping[str, list[str]]]
 
 
 class _Answers(asyncio.DatagramProtocol):
-    def __init__(self, zone: Zone) -> None:
+    def __init__(self, zone: Zone, signed: frozenset[str]) -> None:
         self.zone = {name.rstrip(".").lower(): records for name, records in zone.items()}
+        self.signed = signed
         self.queries: list[tuple[str, str]] = []
         self.transport: asyncio.DatagramTransport | None = None
 
@@ -34,6 +36,8 @@ class _Answers(asyncio.DatagramProtocol):
         name = question.name.to_text().rstrip(".").lower()
         rdtype = dns.rdatatype.to_text(question.rdtype)
         self.queries.append((name, rdtype))
+        if name in self.signed:  # as a validating resolver marks a DNSSEC-secure answer
+            response.flags |= dns.flags.AD
         if name not in self.zone:
             response.set_rcode(dns.rcode.NXDOMAIN)
         elif self.zone[name].get(rdtype):
@@ -47,11 +51,14 @@ class _Answers(asyncio.DatagramProtocol):
 
 
 @contextlib.asynccontextmanager
-async def dns_server(zone: Zone, address: str = "127.0.0.53") -> AsyncIterator[tuple[str, int]]:
-    """Serve `zone` ({name: {type: [rdata text]}}); yields (address, port)."""
+async def dns_server(
+    zone: Zone, address: str = "127.0.0.53", signed: frozenset[str] = frozenset()
+) -> AsyncIterator[tuple[str, int]]:
+    """Serve `zone` ({name: {type: [rdata text]}}), answers for `signed` names with the AD
+    flag; yields (address, port)."""
     loop = asyncio.get_running_loop()
     transport, _ = await loop.create_datagram_endpoint(
-        lambda: _Answers(zone), local_addr=(address, 0)
+        lambda: _Answers(zone, signed), local_addr=(address, 0)
     )
     try:
         yield transport.get_extra_info("sockname")[:2]
