@@ -157,7 +157,7 @@ async def test_a_missing_intermediate_is_named_with_the_chain_as_sent(
     assert f"the intermediate certificate is missing (its CA publishes it at {url})" in summary
     assert "smtpd_tls_chain_files" in result.verdict.next_step
     assert report.to_dict()["hosts"][0]["ports"][0]["tls"]["chain"] == [
-        {"subject": "CN=smtp.alone.example.net", "issuer": tls.cert.issuer}
+        {"subject": "CN=smtp.alone.example.net", "issuer": tls.cert.issuer, "dane": tls.cert.dane}
     ]
     assert "Chain sent: 1: CN=smtp.alone.example.net, issued by " in check_text.to_text(report)
 
