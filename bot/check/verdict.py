@@ -153,56 +153,11 @@ def _refused(r: PortResult, f: Failure, spec: PortSpec) -> Verdict:
     )
 
 
-def _unreachable(r: PortResult, f: Failure, spec: PortSpec) -> Verdict:
-    return Verdict(
-        Level.FAIL,
-        f"Unreachable: no route to {r.address} ({f.detail}).",
-        "If this is an IPv6 address, the bot's network may lack IPv6; otherwise "
-        "check routing to the server.",
-    )
-
-
-def _dropped(r: PortResult, f: Failure, spec: PortSpec) -> Verdict:
-    return Verdict(
-        Level.FAIL,
-        f"The server {f.code.value} the connection during {f.step}.",
-        "A firewall or the server drops the session; check the server's logs.",
-    )
-
-
-def _rejected(r: PortResult, f: Failure, spec: PortSpec) -> Verdict:
-    return Verdict(
-        Level.FAIL,
-        f"The server turned us away at once: {f.detail}",
-        "It may be overloaded or block the bot's address (blocklist or rate "
-        "limit); check its logs.",
-    )
-
-
-def _ehlo_refused(r: PortResult, f: Failure, spec: PortSpec) -> Verdict:
-    return Verdict(
-        Level.FAIL,
-        f"The server refused EHLO: {f.detail}",
-        "If it wants a real host name, set MAILPORT_HELO_NAME to a name whose DNS "
-        "matches the bot's address.",
-    )
-
-
 def _starttls_refused(r: PortResult, f: Failure, spec: PortSpec) -> Verdict:
     return Verdict(
         _tls_level(spec),
         f"STARTTLS is offered but refused: {f.detail}",
         "Check the server's certificate and key settings and its logs.",
-    )
-
-
-def _injection(r: PortResult, f: Failure, spec: PortSpec) -> Verdict:
-    return Verdict(
-        Level.FAIL,
-        "Data before the handshake: right after its STARTTLS go-ahead the server sent more, "
-        f"which a client would read as if it came over TLS ({f.detail}).",
-        "Look for a firewall or proxy that rewrites mail sessions; otherwise update the "
-        "mail server (RFC 3207 §4.2).",
     )
 
 
@@ -227,22 +182,6 @@ def _overlong(r: PortResult, f: Failure, spec: PortSpec) -> Verdict:
         f"than 8 KiB{limit}; clients cut it off or give up.",
         "Shorten what the server sends there (for a banner: Postfix smtpd_banner, Exim "
         "smtp_banner).",
-    )
-
-
-def _protocol(r: PortResult, f: Failure, spec: PortSpec) -> Verdict:
-    return Verdict(
-        Level.FAIL,
-        f"The server does not speak {r.protocol} as expected: {f.detail}.",
-        f"Check that {r.protocol} is what runs on port {r.port}.",
-    )
-
-
-def _internal(r: PortResult, f: Failure, spec: PortSpec) -> Verdict:
-    return Verdict(
-        Level.FAIL,
-        f"The check failed during {f.step}: {f.detail}.",
-        "Try again; if it persists, report it with the JSON output.",
     )
 
 
@@ -325,24 +264,74 @@ def _tls_failure(r: PortResult, spec: PortSpec, detail: str) -> Verdict:
     return Verdict(_tls_level(spec), summary or f"The TLS handshake failed: {detail}.", hint)
 
 
+_FAILED = {
+    FailureCode.UNREACHABLE: (
+        "Unreachable: no route to {address} ({detail}).",
+        "If this is an IPv6 address, the bot's network may lack IPv6; otherwise check routing "
+        "to the server.",
+    ),
+    FailureCode.RESET: (
+        "The server reset the connection during {step}.",
+        "A firewall or the server drops the session; check the server's logs.",
+    ),
+    FailureCode.CLOSED: (
+        "The server closed the connection during {step}.",
+        "A firewall or the server drops the session; check the server's logs.",
+    ),
+    FailureCode.REJECTED: (
+        "The server turned us away at once: {detail}",
+        "It may be overloaded or block the bot's address (blocklist or rate limit); check its "
+        "logs.",
+    ),
+    FailureCode.EHLO_REFUSED: (
+        "The server refused EHLO: {detail}",
+        "If it wants a real host name, set MAILPORT_HELO_NAME to a name whose DNS matches the "
+        "bot's address.",
+    ),
+    FailureCode.INJECTION: (
+        "Data before the handshake: right after its STARTTLS go-ahead the server sent more, "
+        "which a client would read as if it came over TLS ({detail}).",
+        "Look for a firewall or proxy that rewrites mail sessions; otherwise update the mail "
+        "server (RFC 3207 §4.2).",
+    ),
+    FailureCode.PROTOCOL: (
+        "The server does not speak {protocol} as expected: {detail}.",
+        "Check that {protocol} is what runs on port {port}.",
+    ),
+    FailureCode.ERROR: (
+        "The check failed during {step}: {detail}.",
+        "Try again; if it persists, report it with the JSON output.",
+    ),
+}
+"""Failures said the same way wherever they happen: (summary, next step), filled in from the
+result and its failure."""
+
+
+def _failed(r: PortResult, f: Failure, spec: PortSpec) -> Verdict:
+    summary, next_step = _FAILED[f.code]
+    where = {"address": r.address, "port": r.port, "protocol": r.protocol}
+    fields = {**where, "step": f.step, "detail": f.detail}
+    return Verdict(Level.FAIL, summary.format(**fields), next_step.format(**fields))
+
+
 _FAILURES: dict[FailureCode, Callable[[PortResult, Failure, PortSpec], Verdict]] = {
     FailureCode.TIMEOUT: _timeout,
     FailureCode.DEADLINE: _deadline,
     FailureCode.REFUSED: _refused,
-    FailureCode.RESET: _dropped,
-    FailureCode.CLOSED: _dropped,
-    FailureCode.UNREACHABLE: _unreachable,
+    FailureCode.RESET: _failed,
+    FailureCode.CLOSED: _failed,
+    FailureCode.UNREACHABLE: _failed,
     FailureCode.TLS: lambda r, f, spec: _tls_failure(r, spec, f.detail),
     FailureCode.OLD_TLS: _old_tls,
     FailureCode.PLAINTEXT: lambda r, f, spec: _plain_text(r, f.detail),
-    FailureCode.INJECTION: _injection,
-    FailureCode.REJECTED: _rejected,
-    FailureCode.EHLO_REFUSED: _ehlo_refused,
+    FailureCode.INJECTION: _failed,
+    FailureCode.REJECTED: _failed,
+    FailureCode.EHLO_REFUSED: _failed,
     FailureCode.NO_STARTTLS: lambda r, f, spec: _no_starttls(r, spec),
     FailureCode.STARTTLS_REFUSED: _starttls_refused,
     FailureCode.OVERLONG: _overlong,
-    FailureCode.PROTOCOL: _protocol,
-    FailureCode.ERROR: _internal,
+    FailureCode.PROTOCOL: _failed,
+    FailureCode.ERROR: _failed,
 }
 """Each failure code's verdict (tests check that every code has one)."""
 

@@ -65,11 +65,14 @@ def _host_text(host: HostResult, said: Verdict | None = None) -> list[str]:
 def _policy_text(policy: DomainPolicy) -> list[str]:
     lines = [f"{policy.domain}  MTA-STS and TLS-RPT, {duration(policy.ms)}"]
     if policy.verdict is not None:
-        lines.append(f"  {policy.verdict.level.value}: {policy.verdict.summary}")
-        lines += [f"  Also: {also}" for also in policy.verdict.also]
-        if policy.verdict.next_step:
-            lines.append(f"  Next: {policy.verdict.next_step}")
+        lines += _said(policy.verdict, f"{policy.verdict.level.value}: ")
     return lines + [f"  {label}: {value}" for label, value in policy_facts(policy)]
+
+
+def _said(verdict: Verdict, lead: str = "") -> list[str]:
+    """A verdict's sentence, what else was found and the next step, indented."""
+    lines = [f"  {lead}{verdict.summary}", *(f"  Also: {also}" for also in verdict.also)]
+    return lines + ([f"  Next: {verdict.next_step}"] if verdict.next_step else [])
 
 
 def _table(results: list[PortResult]) -> list[str]:
@@ -95,10 +98,7 @@ def _port_details(r: PortResult) -> list[str]:
     level = r.verdict.level.value if r.verdict else "?"
     lines = [f"{r.where} ({r.protocol}, {r.tls_mode}): {level}, {r.ms:g} ms"]
     if r.verdict is not None:
-        lines.append(f"  {r.verdict.summary}")
-        lines += [f"  Also: {also}" for also in r.verdict.also]
-        if r.verdict.next_step:
-            lines.append(f"  Next: {r.verdict.next_step}")
+        lines += _said(r.verdict)
     lines.append(
         "  Steps: " + " · ".join(f"{s.name} {s.ms:g} ms{'' if s.ok else ' ✗'}" for s in r.steps)
     )

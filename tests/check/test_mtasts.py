@@ -7,6 +7,7 @@ from __future__ import annotations
 import contextlib
 import ssl
 from collections.abc import Callable
+from typing import Any
 
 import pytest
 from check_servers import Certs, aiosmtpd_server, https_server
@@ -118,13 +119,22 @@ def publish(resolver: StaticResolver, policy: bool = True, sts_address: str = ST
         resolver.table["mta-sts.example.net"] = {"A": [sts_address]}
 
 
+async def checked(
+    make_checker: Callable, certs: Certs, policy_context: ssl.SSLContext, **serving: Any
+) -> tuple[CheckReport, list[str]]:
+    """`check example.net --mx` with a good MX and the policy served as `serving` says; the
+    report and the paths the policy server was asked for."""
+    with aiosmtpd_server("127.0.0.2", 25, certs.good("mx1.example.net")):
+        async with policy_server(policy_context, **serving) as asked:
+            report = await make_checker().check("example.net", mx=True)
+    return report, asked
+
+
 async def test_an_enforced_policy_that_covers_the_mx_is_ok(
     certs: Certs, make_checker: Callable, resolver: StaticResolver
 ) -> None:
     publish(resolver)
-    with aiosmtpd_server("127.0.0.2", 25, certs.good("mx1.example.net")):
-        async with policy_server(certs.good("mta-sts.example.net")) as asked:
-            report = await make_checker().check("example.net", mx=True)
+    report, asked = await checked(make_checker, certs, certs.good("mta-sts.example.net"))
     assert asked == ["/.well-known/mta-sts.txt"]
     policy = report.policy
     assert policy is not None and policy.sts_problem is None, policy
@@ -147,9 +157,7 @@ async def test_an_mx_the_enforced_policy_leaves_out_fails(
 ) -> None:
     publish(resolver)
     policy = POLICY.replace("mx: mx1.example.net\r\n", "")
-    with aiosmtpd_server("127.0.0.2", 25, certs.good("mx1.example.net")):
-        async with policy_server(certs.good("mta-sts.example.net"), body=policy):
-            report = await make_checker().check("example.net", mx=True)
+    report, _ = await checked(make_checker, certs, certs.good("mta-sts.example.net"), body=policy)
     assert report.policy is not None and report.policy.unmatched_mx == ["mx1.example.net"]
     assert report.level is Level.FAIL
     assert report.verdict is not None and "matches none of the policy's mx" in (
@@ -186,9 +194,7 @@ async def test_a_policy_senders_cannot_use_is_a_warning(
     certs: Certs, make_checker: Callable, resolver: StaticResolver, serving: dict, said: str
 ) -> None:
     publish(resolver)
-    with aiosmtpd_server("127.0.0.2", 25, certs.good("mx1.example.net")):
-        async with policy_server(certs.good("mta-sts.example.net"), **serving):
-            report = await make_checker().check("example.net", mx=True)
+    report, _ = await checked(make_checker, certs, certs.good("mta-sts.example.net"), **serving)
     assert report.policy is not None and said in (report.policy.sts_problem or "")
     assert report.level is Level.WARNING
 
@@ -197,9 +203,7 @@ async def test_the_policy_host_needs_a_valid_certificate(
     certs: Certs, make_checker: Callable, resolver: StaticResolver
 ) -> None:
     publish(resolver)
-    with aiosmtpd_server("127.0.0.2", 25, certs.good("mx1.example.net")):
-        async with policy_server(certs.untrusted("mta-sts.example.net")) as asked:
-            report = await make_checker().check("example.net", mx=True)
+    report, asked = await checked(make_checker, certs, certs.untrusted("mta-sts.example.net"))
     assert asked == []
     assert report.policy is not None and "certificate is not valid" in (
         report.policy.sts_problem or ""
