@@ -422,7 +422,7 @@ class Guard:
         dial: Mapping[int, int] | None = None,
         https: ssl.SSLContext | None = None,
     ) -> None:
-        """`https`: the verifying context for `https_get` (the system's CAs by default)."""
+        """`https`: the verifying context for `fetch` (the system's CAs by default)."""
         self._resolver = resolver
         self._allow = tuple(allow)
         self._dial = dict(dial or {})
@@ -520,10 +520,13 @@ class Guard:
         """The TXT records of the absolute `name` (as DNS presents them)."""
         return await self._resolver.query(name, "TXT")
 
-    async def https_get(self, host: Host, path: str, limit: int) -> HttpsReply:
-        """GET `https://<host><path>` from a vetted address of `host` only, verifying its
-        certificate for `host`, following no redirect and reading at most `limit` bytes. The
-        caller bounds the time; FetchFailed says why nothing came back."""
+    async def fetch(
+        self, host: Host, path: str, limit: int, post: tuple[str, bytes] | None = None
+    ) -> HttpsReply:
+        """GET (or POST `post`: content type and body) `https://<host><path>` from a vetted
+        address of `host` only, verifying its certificate for `host`, following no redirect and
+        reading at most `limit` bytes. The caller bounds the time; FetchFailed says why nothing
+        came back."""
         import aiohttp
 
         target = await self.resolve(host)
@@ -538,7 +541,13 @@ class Guard:
         try:
             async with (
                 aiohttp.ClientSession(connector=connector) as session,
-                session.get(f"https://{host.name}{path}", allow_redirects=False) as response,
+                session.request(
+                    "POST" if post else "GET",
+                    f"https://{host.name}{path}",
+                    data=post[1] if post else None,
+                    headers={"Content-Type": post[0]} if post else None,
+                    allow_redirects=False,
+                ) as response,
             ):
                 body = await response.content.read(limit + 1)
                 return HttpsReply(

@@ -162,7 +162,7 @@ async def _fetch(guard: Guard, domain: Host) -> StsPolicy:
         raise PolicyError(f"mta-sts.{domain.display} is not a usable name: {exc}") from None
     url = f"https://{host.display}{POLICY_PATH}"
     try:
-        reply = await guard.https_get(host, POLICY_PATH, MAX_POLICY)
+        reply = await guard.fetch(host, POLICY_PATH, MAX_POLICY)
     except FetchFailed as exc:
         raise PolicyError(f"fetching {url} failed: {exc}") from None
     if reply.status != 200:

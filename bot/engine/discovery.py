@@ -14,6 +14,9 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import html
+import xml.etree.ElementTree as ET
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from bot.check.errors import CheckError
@@ -67,8 +70,12 @@ async def discover(engine: Engine, guard: Guard, query: str) -> SettingsResult:
         return _missing(engine, query, str(exc), True)
     if host.ip is not None:
         return _missing(engine, query, "Give a domain name, not an IP address.", True)
-    lookup, services, published = await asyncio.gather(
-        guard.mx(host), guard.srv(host), _autoconfig(engine, guard, host)
+    address = query if "@" in query else f"postmaster@{host.name}"
+    lookup, services, published, discovered = await asyncio.gather(
+        guard.mx(host),
+        guard.srv(host),
+        _autoconfig(engine, guard, host),
+        _autodiscover(engine, guard, host, address),
     )
     names = [mx.name for mx in lookup.hosts]
     found = engine.settings_by_mx(names)
@@ -77,6 +84,9 @@ async def discover(engine: Engine, guard: Guard, query: str) -> SettingsResult:
     if found is None and published is not None:
         note = f"{host.display} publishes its mail client settings in an autoconfig file{mx_note}."
         return _discovered(engine, query, published, note)
+    if found is None and discovered is not None:
+        note = f"{host.display} answers Microsoft Autodiscover with mail client settings{mx_note}."
+        return _discovered(engine, query, discovered, note)
     if found is None and services:
         return _from_srv(engine, query, host, services, mx_note)
     if lookup.error:
@@ -124,12 +134,64 @@ AUTOCONFIG_PATHS = (
 .well-known path."""
 
 
+AUTODISCOVER_PATHS = (
+    ("", "/autodiscover/autodiscover.xml"),
+    ("autodiscover.", "/autodiscover/autodiscover.xml"),
+)
+"""Where Outlook posts its Autodiscover request, in its order."""
+AUTODISCOVER_REQUEST = """<?xml version="1.0" encoding="utf-8"?>
+<Autodiscover xmlns="http://schemas.microsoft.com/exchange/autodiscover/outlook/requestschema/2006">
+  <Request>
+    <EMailAddress>{address}</EMailAddress>
+    <AcceptableResponseSchema>http://schemas.microsoft.com/exchange/autodiscover/outlook/responseschema/2006a</AcceptableResponseSchema>
+  </Request>
+</Autodiscover>
+"""
+AUTODISCOVER_SOURCE = Source(
+    "Microsoft: Protocol (POX), the Autodiscover response's server settings",
+    "https://learn.microsoft.com/en-us/previous-versions/office/developer/exchange-server-2010/"
+    "bb204278(v=exchg.140)",
+)
+
+
 async def _autoconfig(engine: Engine, guard: Guard, domain: Host) -> Provider | None:
     """The settings `domain` publishes in an autoconfig file over HTTPS (fetched through the
     guard: vetted addresses, a valid certificate, no redirect), or None."""
+
+    def read(text: str, url: str) -> Provider | None:
+        return ispdb.published(text, domain.name, url, engine.kb.ports)
+
+    return await _first(guard, domain, AUTOCONFIG_PATHS, None, read)
+
+
+async def _autodiscover(
+    engine: Engine, guard: Guard, domain: Host, address: str
+) -> Provider | None:
+    """The IMAP, POP3 and SMTP settings `domain` answers Outlook's Autodiscover request with
+    (POX, over HTTPS through the guard), or None."""
+    body = AUTODISCOVER_REQUEST.format(address=html.escape(address)).encode()
+
+    def read(text: str, url: str) -> Provider | None:
+        servers = autodiscover_servers(text, engine.kb.ports)
+        sources = (Source(f"{domain.display}'s Autodiscover answer", url), AUTODISCOVER_SOURCE)
+        said = "the Autodiscover answer does not say"
+        return _published(domain, servers, "autodiscover", sources, said) if servers else None
+
+    return await _first(guard, domain, AUTODISCOVER_PATHS, ("text/xml", body), read)
+
+
+async def _first(
+    guard: Guard,
+    domain: Host,
+    places: tuple[tuple[str, str], ...],
+    post: tuple[str, bytes] | None,
+    read: Callable[[str, str], Provider | None],
+) -> Provider | None:
+    """The first of `places` (prefix to the domain, path) whose reply `read` makes settings
+    of, all asked at once and given AUTOCONFIG_SECONDS."""
     tasks = [
-        asyncio.ensure_future(_fetch_config(engine, guard, domain, prefix, path))
-        for prefix, path in AUTOCONFIG_PATHS
+        asyncio.ensure_future(_fetch(guard, prefix + domain.name, path, post, read))
+        for prefix, path in places
     ]
     done, pending = await asyncio.wait(tasks, timeout=AUTOCONFIG_SECONDS)
     for task in pending:
@@ -137,19 +199,74 @@ async def _autoconfig(engine: Engine, guard: Guard, domain: Host) -> Provider | 
     return next((t.result() for t in tasks if t in done and t.result() is not None), None)
 
 
-async def _fetch_config(
-    engine: Engine, guard: Guard, domain: Host, prefix: str, path: str
+async def _fetch(
+    guard: Guard,
+    name: str,
+    path: str,
+    post: tuple[str, bytes] | None,
+    read: Callable[[str, str], Provider | None],
 ) -> Provider | None:
     try:
-        host = guard.clean(prefix + domain.name)
-        reply = await guard.https_get(host, path, AUTOCONFIG_MAX)
+        host = guard.clean(name)
+        reply = await guard.fetch(host, path, AUTOCONFIG_MAX, post)
     except (CheckError, FetchFailed):
         return None
     if reply.status != 200 or reply.truncated:
         return None
-    url = f"https://{host.display}{path}"
-    text = reply.body.decode("utf-8", "replace")
-    return ispdb.published(text, domain.name, url, engine.kb.ports)
+    return read(reply.body.decode("utf-8", "replace"), f"https://{host.display}{path}")
+
+
+_ENCRYPTION = {"ssl": "implicit", "tls": "starttls", "none": "none"}
+_IMPLICIT_PORTS = (465, 993, 995)
+
+
+def autodiscover_servers(text: str, ports: Mapping[int, object]) -> tuple[Server, ...]:
+    """The IMAP, POP3 and SMTP `Protocol` elements of a POX Autodiscover response as servers:
+    `Encryption` says how TLS starts (SSL at once, TLS by STARTTLS); without it, `SSL on` is
+    TLS at once on 465, 993 and 995 and STARTTLS elsewhere."""
+    try:
+        root = ET.fromstring(text)
+    except ET.ParseError:
+        return ()
+    servers = []
+    for protocol in root.iterfind(".//{*}Protocol"):
+        kind = ispdb.TYPES.get((protocol.findtext("{*}Type") or "").strip().lower())
+        host = (protocol.findtext("{*}Server") or "").strip().lower()
+        port = (protocol.findtext("{*}Port") or "").strip()
+        if not kind or not HOST.match(host) or not port.isdigit() or int(port) not in ports:
+            continue
+        encryption = (protocol.findtext("{*}Encryption") or "").strip().lower()
+        ssl_on = (protocol.findtext("{*}SSL") or "on").strip().lower() == "on"
+        implicit = "implicit" if int(port) in _IMPLICIT_PORTS else "starttls"
+        tls = _ENCRYPTION.get(encryption) or (implicit if ssl_on else "none")
+        servers.append(Server(kind[0], kind[1], host, int(port), tls))
+    return tuple(dict.fromkeys(servers))
+
+
+def _published(
+    domain: Host,
+    servers: tuple[Server, ...],
+    origin: str,
+    sources: tuple[Source, ...],
+    unsaid: str,
+) -> Provider:
+    """Settings the domain hands out itself (`origin`: how), as an unreviewed provider record;
+    `unsaid` is why the username and sign-in are not known."""
+    return Provider(
+        id=f"{origin}-{domain.name}",
+        name=domain.display,
+        kind="mailbox",
+        aliases=(),
+        domains=(domain.name,),
+        mx=(),
+        servers=servers,
+        username=f"Usually the full email address ({unsaid}).",
+        auth=f"Whatever the domain's mail host requires ({unsaid}).",
+        notes=("Run the live check on these hosts before handing them on.",),
+        sources=sources,
+        reviewed=dt.date.today(),
+        origin=origin,
+    )
 
 
 def _from_srv(
@@ -163,21 +280,7 @@ def _from_srv(
     )
     if not servers:
         return _missing(engine, query, f"I have no settings for {host.display}.")
-    provider = Provider(
-        id=f"dns-{host.name}",
-        name=host.display,
-        kind="mailbox",
-        aliases=(),
-        domains=(host.name,),
-        mx=(),
-        servers=servers,
-        username="Usually the full email address (SRV records do not say).",
-        auth="Whatever the domain's mail host requires (SRV records do not say).",
-        notes=("Run the live check on these hosts before handing them on.",),
-        sources=SRV_SOURCES,
-        reviewed=dt.date.today(),
-        origin="dns",
-    )
+    provider = _published(host, servers, "dns", SRV_SOURCES, "SRV records do not say")
     note = f"{host.display} publishes its mail client settings in DNS (SRV records){mx_note}."
     return _discovered(engine, query, provider, note)
 

@@ -67,11 +67,17 @@ PROVIDER_FIELDS = (
 SERVER_FIELDS = ("role", "protocol", "host", "port", "tls", "region", "note")
 
 
-ORIGIN_TAGS = {"ispdb": ISPDB_TAG, "dns": DNS_TAG, "autoconfig": AUTOCONFIG_TAG}
+ORIGIN_TAGS = {
+    "ispdb": ISPDB_TAG,
+    "dns": DNS_TAG,
+    "autoconfig": AUTOCONFIG_TAG,
+    "autodiscover": AUTOCONFIG_TAG,
+}
 ORIGIN_NOTES = {
     "ispdb": "From Thunderbird's ISPDB, unreviewed.",
     "dns": "From the domain's own DNS SRV records (RFC 6186), unreviewed.",
     "autoconfig": "From the domain's own autoconfig file, unreviewed.",
+    "autodiscover": "From the domain's own Autodiscover answer, unreviewed.",
 }
 
 

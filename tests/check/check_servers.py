@@ -452,12 +452,15 @@ async def https_server(
     address: str, context: ssl.SSLContext, pages: dict[str, tuple[int, str, str]]
 ) -> AsyncIterator[list[str]]:
     """A real HTTPS server (aiohttp) on `address` and 443's test stand-in, serving `pages`
-    ({path: (status, body, content type)}; a 302 redirects elsewhere); yields the paths
-    asked for."""
+    ({path: (status, body, content type)}; a 302 redirects elsewhere); yields what was asked
+    for: the path of a GET, `POST <path> <body>` for a POST."""
     asked: list[str] = []
 
     async def serve(request: web.Request) -> web.Response:
-        asked.append(request.path)
+        if request.method == "POST":
+            asked.append(f"POST {request.path} {await request.text()}")
+        else:
+            asked.append(request.path)
         status, body, kind = pages[request.path]
         if status == 302:
             raise web.HTTPFound("https://elsewhere.example.net/")
@@ -465,7 +468,7 @@ async def https_server(
 
     app = web.Application()
     for path in pages:
-        app.router.add_get(path, serve)
+        app.router.add_route("*", path, serve)
     runner = web.AppRunner(app)
     await runner.setup()
     await web.TCPSite(runner, address, TEST_PORTS[HTTPS_PORT], ssl_context=context).start()

@@ -1,5 +1,6 @@
-"""`settings DOMAIN` reads the autoconfig file a domain serves mail clients, over real HTTPS
-through the guard, from a real DNS server: Thunderbird's two places, in its order."""
+"""`settings DOMAIN` reads the autoconfig file a domain serves mail clients (Thunderbird's two
+places, in its order) and its answer to Outlook's Autodiscover request, over real HTTPS through
+the guard, from a real DNS server."""
 
 from __future__ import annotations
 
@@ -103,3 +104,44 @@ async def test_an_autoconfig_file_that_cannot_be_used_is_passed_over(
     assert asked == ([AUTOCONFIG] if trusted and address == WEB else [])  # read, then refused
     assert result.answer.status == "no_match"
     assert "belong to no provider I know" in result.answer.note
+
+
+AUTODISCOVER = """<?xml version="1.0" encoding="utf-8"?>
+<Autodiscover xmlns="http://schemas.microsoft.com/exchange/autodiscover/responseschema/2006">
+  <Response xmlns="http://schemas.microsoft.com/exchange/autodiscover/outlook/responseschema/2006a">
+    <Account>
+      <AccountType>email</AccountType>
+      <Action>settings</Action>
+      <Protocol><Type>IMAP</Type><Server>mail.example-ac.org</Server><Port>993</Port>
+        <SSL>on</SSL></Protocol>
+      <Protocol><Type>SMTP</Type><Server>mail.example-ac.org</Server><Port>587</Port>
+        <SSL>on</SSL><Encryption>TLS</Encryption></Protocol>
+      <Protocol><Type>EXCH</Type><Server>exch.internal</Server></Protocol>
+    </Account>
+  </Response>
+</Autodiscover>
+"""
+
+
+async def test_an_autodiscover_answer_gives_the_settings(engine: Engine, certs: Certs) -> None:
+    zone = {
+        "example-ac.org": {"MX": ["10 mx.example-ac.org."]},
+        "autodiscover.example-ac.org": {"A": [WEB]},
+    }
+    path = "/autodiscover/autodiscover.xml"
+    pages = {path: (200, AUTODISCOVER, "text/xml")}
+    async with (
+        dns_server(zone) as where,
+        https_server(WEB, certs.good("autodiscover.example-ac.org"), pages) as asked,
+    ):
+        result = await discover(engine, guard(where, certs), "jo@example-ac.org")
+    [request] = asked
+    assert request.startswith(f"POST {path} ") and "<EMailAddress>jo@example-ac.org<" in request
+    answer = result.answer
+    assert answer.status == "answered" and answer.entry is not None
+    short = answer.entry.short
+    assert "IMAP mail.example-ac.org on 993 (implicit TLS)" in short, short
+    assert "SMTP mail.example-ac.org on 587 (STARTTLS)" in short, short
+    assert "exch.internal" not in answer.entry.detail
+    assert "answers Microsoft Autodiscover" in answer.note
+    assert short.endswith("(From the domain's own Autodiscover answer, unreviewed.)")
