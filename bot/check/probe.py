@@ -9,6 +9,7 @@ import contextlib
 import errno
 import ssl
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from bot.check.dialogue import Dialogue
@@ -51,16 +52,31 @@ async def probe(
     result = PortResult(server_name, address, spec.port, spec.proto.value, spec.tls.value)
     session = Session(config.guard, result, server_name, config.limits, config.helo_name)
     started = time.perf_counter()
+    versions: list[asyncio.Task[set[str] | None]] = []
+
+    def tls_ahead() -> None:
+        """TLS is on its way: try the other versions meanwhile (not after a slow greeting,
+        which each extra connection would wait for again)."""
+        if _quick_greeting(result):
+            versions.append(asyncio.create_task(_versions(config, server_name, address, spec)))
+
     try:
         async with asyncio.timeout_at(deadline):
-            await _converse(session, DIALOGUES[spec.proto](session), spec, config.contexts)
-            if result.tls is not None and _quick_greeting(result):
-                result.tls_versions = await _versions(
-                    config, server_name, address, spec, result.tls.version
-                )
+            await _converse(
+                session, DIALOGUES[spec.proto](session), spec, config.contexts, tls_ahead
+            )
+            if result.tls is not None and versions:
+                got = await versions[0]
+                if got is not None:
+                    found = {result.tls.version, *got}
+                    result.tls_versions = [v for v in VERSIONS if v in found]
     except Exception as exc:  # every failure becomes part of the report
         result.failure = _failure(session, exc)
     finally:
+        for task in versions:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
         await session.close()
         result.transcript = session.transcript
         result.ms = round((time.perf_counter() - started) * 1000, 1)
@@ -69,15 +85,13 @@ async def probe(
 
 
 async def _versions(
-    config: ProbeConfig, server_name: str, address: str, spec: PortSpec, result_version: str
-) -> list[str]:
-    """The TLS versions the server accepts: the one the check's handshake got, plus what one
-    connection offering only TLS 1.0/1.1 gets and, after a TLS 1.3 handshake, whether TLS
-    1.2 alone is taken (at once, two handshakes at most). Nothing is listed when that takes
-    longer than VERSIONS_SECONDS: it never fails the check."""
-    tries = [config.contexts.legacy]
-    if result_version == "TLSv1.3":
-        tries.append(config.contexts.tls12)
+    config: ProbeConfig, server_name: str, address: str, spec: PortSpec
+) -> set[str] | None:
+    """The versions two more connections get, at once, while the check's own goes on: one
+    offering only TLS 1.0/1.1, one only TLS 1.2 (beside a TLS 1.3 handshake, whether 1.2 is
+    still taken). None when that takes longer than VERSIONS_SECONDS: it never fails the
+    check."""
+    tries = (config.contexts.legacy, config.contexts.tls12)
     scope = asyncio.timeout(VERSIONS_SECONDS)
     try:
         async with scope:
@@ -86,10 +100,9 @@ async def _versions(
             )
     except TimeoutError:
         if scope.expired():
-            return []
+            return None
         raise
-    found = {result_version, *(v for v in got if v)}
-    return [v for v in VERSIONS if v in found]
+    return {v for v in got if v}
 
 
 def _quick_greeting(result: PortResult) -> bool:
@@ -110,10 +123,19 @@ async def _accepts(
         await s.close()
 
 
-async def _converse(s: Session, dialogue: Dialogue, spec: PortSpec, contexts: Contexts) -> None:
+async def _converse(
+    s: Session,
+    dialogue: Dialogue,
+    spec: PortSpec,
+    contexts: Contexts,
+    tls_ahead: Callable[[], None],
+) -> None:
+    """The port's dialogue; `tls_ahead` is called once TLS is known to be on its way (the
+    implicit handshake worked, or STARTTLS is offered)."""
     await s.connect()
     if spec.tls is TlsMode.IMPLICIT:
         await _handshake(s, dialogue, spec, contexts)
+        tls_ahead()
         s.result.banner = await dialogue.greet()
         _record_after_tls(s, dialogue, await dialogue.capabilities())
     else:
@@ -123,6 +145,7 @@ async def _converse(s: Session, dialogue: Dialogue, spec: PortSpec, contexts: Co
         if not s.result.starttls_offered:
             await _quit(dialogue)
             raise ProbeFailure(FailureCode.NO_STARTTLS)
+        tls_ahead()
         await _ask_starttls(s, dialogue)
         await _handshake(s, dialogue, spec, contexts)
         s.tag = "TLS"

@@ -265,17 +265,22 @@ class ScriptedServer:
     script: Script
     connections: int = 0
     received: list[str] = field(default_factory=list)
+    sessions: list[list[str]] = field(default_factory=list)
+    """What each connection sent, in the order the connections came."""
 
     async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         self.connections += 1
+        self.sessions.append([])
         try:
-            await self._converse(reader, writer)
+            await self._converse(reader, writer, self.sessions[-1])
         except (ConnectionError, ssl.SSLError, asyncio.IncompleteReadError):
             pass
         finally:
             writer.close()
 
-    async def _converse(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    async def _converse(
+        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, session: list[str]
+    ) -> None:
         if self.script.greeting is None:
             await reader.read()
             return
@@ -287,6 +292,7 @@ class ScriptedServer:
         tls_on = False
         while line := (await reader.readline()).decode().strip():
             self.received.append(line)
+            session.append(line)
             reply, start_tls, done = self._reply(line, tls_on)
             writer.write(reply)
             await writer.drain()
