@@ -52,31 +52,32 @@ async def probe(
     result = PortResult(server_name, address, spec.port, spec.proto.value, spec.tls.value)
     session = Session(config.guard, result, server_name, config.limits, config.helo_name)
     started = time.perf_counter()
-    versions: list[asyncio.Task[set[str] | None]] = []
+    versions: asyncio.Task[set[str] | None] | None = None
 
     def tls_ahead() -> None:
         """TLS is on its way: try the other versions meanwhile (not after a slow greeting,
         which each extra connection would wait for again)."""
+        nonlocal versions
         if _quick_greeting(result):
-            versions.append(asyncio.create_task(_versions(config, server_name, address, spec)))
+            versions = asyncio.create_task(_versions(config, server_name, address, spec))
 
     try:
         async with asyncio.timeout_at(deadline):
             await _converse(
                 session, DIALOGUES[spec.proto](session), spec, config.contexts, tls_ahead
             )
-            if result.tls is not None and versions:
-                got = await versions[0]
+            if result.tls is not None and versions is not None:
+                got = await versions
                 if got is not None:
                     found = {result.tls.version, *got}
                     result.tls_versions = [v for v in VERSIONS if v in found]
     except Exception as exc:  # every failure becomes part of the report
         result.failure = _failure(session, exc)
     finally:
-        for task in versions:
-            task.cancel()
+        if versions is not None:
+            versions.cancel()
             with contextlib.suppress(asyncio.CancelledError):
-                await task
+                await versions
         await session.close()
         result.transcript = session.transcript
         result.ms = round((time.perf_counter() - started) * 1000, 1)

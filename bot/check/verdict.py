@@ -36,6 +36,11 @@ def judge(result: PortResult, spec: PortSpec) -> Verdict:
     findings.extend(_observations(result, spec))
     if not findings:
         return Verdict(Level.OK, _ok_summary(result))
+    return _worst(findings)
+
+
+def _worst(findings: list[Verdict]) -> Verdict:
+    """The worst finding in its own words, the others' sentences as `also`."""
     worst = max(findings, key=lambda f: f.level.rank)
     also = [f.summary for f in findings if f is not worst]
     return Verdict(worst.level, worst.summary, worst.next_step, also)
@@ -601,10 +606,7 @@ def judge_policy(policy: DomainPolicy) -> Verdict:
         )
     elif policy.tlsrpt:
         findings.append(Verdict(Level.OK, f"TLS-RPT reports go to {', '.join(policy.tlsrpt[:3])}."))
-    worst = max(findings, key=lambda f: f.level.rank)
-    return Verdict(
-        worst.level, worst.summary, worst.next_step, [f.summary for f in findings if f is not worst]
-    )
+    return _worst(findings)
 
 
 def _sts(policy: DomainPolicy) -> Verdict:
