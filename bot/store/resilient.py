@@ -28,6 +28,11 @@ T = TypeVar("T")
 log = logging.getLogger("mailport.store")
 
 CALL_SECONDS = 0.5
+DEDUPE_SECONDS = 3.0
+"""The deadline of the dedupe calls (`first_time`, `hold`, `held_for`). They run after the
+ack, beside the reply, so they can wait longer; a busy event loop (a burst of events) makes a
+healthy database look slow, and a dedupe call that gives up falls back to this process's
+memory, which lets another instance answer the same message too."""
 FLUSH_SECONDS = 1.0
 RETRY_SECONDS = 2.0
 LOG_EVERY = 60.0
@@ -56,18 +61,26 @@ class ResilientStore:
         self._flusher: asyncio.Task[None] | None = None
 
     @property
+    def _dedupe(self) -> float:
+        """The dedupe calls' deadline: DEDUPE_SECONDS, or the store's own if that is longer."""
+        return max(self.timeout, DEDUPE_SECONDS)
+
+    @property
     def health(self) -> str:
         """`ok`, or `degraded` while the database is away."""
         return "ok" if self._down_since is None else "degraded"
 
-    async def _try(self, call: Callable[[], Awaitable[T]], fallback: T) -> T:
-        """`call()` within the deadline, or `fallback` when the database is away."""
+    async def _try(
+        self, call: Callable[[], Awaitable[T]], fallback: T, timeout: float | None = None
+    ) -> T:
+        """`call()` within the deadline (`timeout`, else the store's), or `fallback` when the
+        database is away."""
         now = self._clock()
         if self._down_since is not None and now < self._retry_at:
             self._skip(now)
             return fallback
         try:
-            result = await asyncio.wait_for(call(), self.timeout)
+            result = await asyncio.wait_for(call(), timeout or self.timeout)
         except Exception as exc:  # any failure of the database, whatever its driver raises
             self._failed(now, exc)
             return fallback
@@ -103,14 +116,17 @@ class ResilientStore:
 
     async def first_time(self, key: str, ttl: float) -> bool:
         fresh_here = self.memory.seen(key, ttl)
-        return await self._try(lambda: self.store.first_time(key, ttl), fresh_here) and fresh_here
+        shared = await self._try(lambda: self.store.first_time(key, ttl), fresh_here, self._dedupe)
+        return shared and fresh_here
 
     async def hold(self, key: str, ttl: float) -> None:
         self.memory.keep(key, ttl)
-        await self._try(lambda: self.store.hold(key, ttl), None)
+        await self._try(lambda: self.store.hold(key, ttl), None, self._dedupe)
 
     async def held_for(self, key: str) -> float:
-        return await self._try(lambda: self.store.held_for(key), self.memory.left(key))
+        return await self._try(
+            lambda: self.store.held_for(key), self.memory.left(key), self._dedupe
+        )
 
     async def record_vote(self, entry_id: str, user: str, helpful: bool) -> None:
         await self._try(lambda: self.store.record_vote(entry_id, user, helpful), None)
