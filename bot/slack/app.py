@@ -189,7 +189,7 @@ class Mailport:
     ) -> None:
         self.engine = engine
         self.store = store
-        self.once = Once(store, lease)
+        self.once = Once(store.patient(), lease)  # after the ack: the patient deadline
         self.client = client
         self.checker = checker
         self.background = background

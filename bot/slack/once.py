@@ -14,8 +14,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-
-from bot.store import Store
+from typing import Protocol
 
 LEASE_SECONDS = 30.0
 SETTLED_SECONDS = 3600.0
@@ -23,11 +22,19 @@ POLL_SECONDS = (0.05, 0.1, 0.2, 0.5, 1.0, 2.0)
 WAIT_SECONDS = 600.0
 
 
+class Leases(Protocol):
+    """The part of a store that leases keys (every `Store` has it)."""
+
+    async def first_time(self, key: str, ttl: float) -> bool: ...
+    async def hold(self, key: str, ttl: float) -> None: ...
+    async def held_for(self, key: str) -> float: ...
+
+
 @dataclass(frozen=True, slots=True)
 class Once:
     """Runs each key's work once across every instance sharing `store`."""
 
-    store: Store
+    store: Leases
     lease: float = LEASE_SECONDS
 
     async def run(self, key: str, work: Callable[[], Awaitable[None]]) -> bool:

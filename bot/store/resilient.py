@@ -28,11 +28,11 @@ T = TypeVar("T")
 log = logging.getLogger("mailport.store")
 
 CALL_SECONDS = 0.5
-DEDUPE_SECONDS = 3.0
-"""The deadline of the dedupe calls (`first_time`, `hold`, `held_for`). They run after the
-ack, beside the reply, so they can wait longer; a busy event loop (a burst of events) makes a
-healthy database look slow, and a dedupe call that gives up falls back to this process's
-memory, which lets another instance answer the same message too."""
+PATIENT_SECONDS = 3.0
+"""The deadline of the lease calls made after the ack (`patient()`, for bot.slack.once): a
+busy event loop (a burst of events) makes a healthy database look slow, and a lease call that
+gives up falls back to this process's memory, which lets another instance answer the same
+message too. Calls before the ack (the replay check) keep CALL_SECONDS."""
 FLUSH_SECONDS = 1.0
 RETRY_SECONDS = 2.0
 LOG_EVERY = 60.0
@@ -60,10 +60,9 @@ class ResilientStore:
         self._tally: Counter[str] = Counter()
         self._flusher: asyncio.Task[None] | None = None
 
-    @property
-    def _dedupe(self) -> float:
-        """The dedupe calls' deadline: DEDUPE_SECONDS, or the store's own if that is longer."""
-        return max(self.timeout, DEDUPE_SECONDS)
+    def patient(self) -> Patient:
+        """This store's lease calls with PATIENT_SECONDS, for work that runs after the ack."""
+        return Patient(self, max(self.timeout, PATIENT_SECONDS))
 
     @property
     def health(self) -> str:
@@ -74,9 +73,11 @@ class ResilientStore:
         self, call: Callable[[], Awaitable[T]], fallback: T, timeout: float | None = None
     ) -> T:
         """`call()` within the deadline (`timeout`, else the store's), or `fallback` when the
-        database is away."""
+        database is away. A call with its own `timeout` (a patient one) asks the database even
+        while others leave it alone: one slow call before an ack must not make every answer
+        lease fall back to memory."""
         now = self._clock()
-        if self._down_since is not None and now < self._retry_at:
+        if timeout is None and self._down_since is not None and now < self._retry_at:
             self._skip(now)
             return fallback
         try:
@@ -114,19 +115,17 @@ class ResilientStore:
                 "store still unavailable (%s); %d operations without it", reason, self.skipped
             )
 
-    async def first_time(self, key: str, ttl: float) -> bool:
+    async def first_time(self, key: str, ttl: float, timeout: float | None = None) -> bool:
         fresh_here = self.memory.seen(key, ttl)
-        shared = await self._try(lambda: self.store.first_time(key, ttl), fresh_here, self._dedupe)
+        shared = await self._try(lambda: self.store.first_time(key, ttl), fresh_here, timeout)
         return shared and fresh_here
 
-    async def hold(self, key: str, ttl: float) -> None:
+    async def hold(self, key: str, ttl: float, timeout: float | None = None) -> None:
         self.memory.keep(key, ttl)
-        await self._try(lambda: self.store.hold(key, ttl), None, self._dedupe)
+        await self._try(lambda: self.store.hold(key, ttl), None, timeout)
 
-    async def held_for(self, key: str) -> float:
-        return await self._try(
-            lambda: self.store.held_for(key), self.memory.left(key), self._dedupe
-        )
+    async def held_for(self, key: str, timeout: float | None = None) -> float:
+        return await self._try(lambda: self.store.held_for(key), self.memory.left(key), timeout)
 
     async def record_vote(self, entry_id: str, user: str, helpful: bool) -> None:
         await self._try(lambda: self.store.record_vote(entry_id, user, helpful), None)
@@ -184,3 +183,21 @@ class ResilientStore:
             self._flusher = None
         await self.flush()
         await self._try(self.store.close, None)
+
+
+class Patient:
+    """A ResilientStore's lease calls (`first_time`, `hold`, `held_for`) with a longer
+    deadline, sharing its memory and its view of the database's health."""
+
+    def __init__(self, store: ResilientStore, timeout: float) -> None:
+        self._store = store
+        self._timeout = timeout
+
+    async def first_time(self, key: str, ttl: float) -> bool:
+        return await self._store.first_time(key, ttl, self._timeout)
+
+    async def hold(self, key: str, ttl: float) -> None:
+        await self._store.hold(key, ttl, self._timeout)
+
+    async def held_for(self, key: str) -> float:
+        return await self._store.held_for(key, self._timeout)
