@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from bot.engine.facade import Engine
-from bot.kb.codes import codes_in
+from bot.kb.codes import codes_in, sender
 from bot.match.kbcheck import check
 
 
@@ -97,3 +97,104 @@ def test_another_providers_reading_is_no_answer(engine: Engine) -> None:
     assert microsoft.entry is None or "gmail" not in microsoft.entry.id
     gmail = engine.ask("gmail bounced with 550 5.7.30, what is it")
     assert gmail.entry is not None and gmail.entry.id == "code-gmail-5-7-30"
+
+
+@pytest.mark.parametrize(
+    ("line", "entry_id"),
+    [
+        (
+            '"550 4.4.7 QUEUE.Expired; message expired" bounce after a day',
+            "code-microsoft-365-4-4-7",
+        ),
+        (
+            "550 5.1.10 RESOLVER.ADR.RecipientNotFound; Recipient not found by SMTP address lookup",
+            "code-microsoft-365-5-1-10",
+        ),
+        (
+            "550 5.4.1 Recipient address rejected: Access denied. AS(201806281)",
+            "code-microsoft-365-5-4-1",
+        ),
+        (
+            "534-5.7.14 <https://accounts.google.com/signin/continue?...> Please log in via your"
+            " web browser",
+            "code-gmail-5-7-14",
+        ),
+        ("421 4.7.0 [TSS04] Messages from 198.51.100.4 temporarily deferred", "code-yahoo-4-7-0"),
+    ],
+)
+def test_a_bounce_that_names_no_provider_is_read_by_whose_bounce_it_is(
+    engine: Engine, line: str, entry_id: str
+) -> None:
+    """Exchange Online's status texts, Gmail's help links and Yahoo's [TSSnn] tell whose
+    bounce a pasted line is; the general reading is what a line without them gets."""
+    answer = engine.ask(line)
+    assert answer.entry is not None and answer.entry.id == entry_id
+    assert sender("550 5.1.10 recipient not found") == ""
+    assert engine.ask("550 4.4.7 message expired").entry.id == "code-4-4-7"  # type: ignore[union-attr]
+
+
+def test_a_providers_reading_covers_the_other_failure_class(engine: Engine) -> None:
+    """Microsoft lists 4.4.316; the same failure after the retries is 5.4.316."""
+    answer = engine.ask("office 365 NDR: 550 5.4.316 Message expired, connection refused")
+    assert answer.entry is not None and answer.entry.id == "code-microsoft-365-4-4-316"
+    assert "5.4.316" in answer.entry.short
+    recipient = engine.ask("454 4.7.1 <someone@gmail.com>: Relay access denied")
+    assert recipient.entry is not None and "gmail" not in recipient.entry.id, (
+        "a general reading of the code comes before a named provider's other class"
+    )
+
+
+@pytest.mark.parametrize(
+    ("line", "entry_id"),
+    [
+        ("550 5.7.64 TenantAttribution; Relay Access Denied ATTR36", "code-microsoft-365-5-7-64"),
+        (
+            "535 5.7.139 Authentication unsuccessful, SmtpClientAuthentication is disabled for the"
+            " Tenant",
+            "exchange-online-smtp-auth-mailbox",
+        ),
+    ],
+)
+def test_a_providers_reading_explains_an_auth_line_only_when_the_line_quotes_it(
+    engine: Engine, line: str, entry_id: str
+) -> None:
+    """Microsoft's 5.7.139 record is the federated-STS text; the tenant switch's text is
+    another 5.7.139, so it goes to the entries on SMTP AUTH."""
+    answer = engine.ask(line)
+    assert answer.entry is not None
+    assert answer.entry.id in (entry_id, "smtp-auth-errors") and "5-7-139" not in answer.entry.id
+    if entry_id.startswith("code-"):
+        assert answer.entry.id == entry_id
+
+
+@pytest.mark.parametrize(
+    ("line", "entry_id"),
+    [
+        (
+            '"454 4.7.0 TLS not available due to local problem" from a postfix box',
+            "postfix-tls-not-available",
+        ),
+        (
+            "554 5.7.1 <someone@external.com>: Relay access denied — our postfix says this",
+            "postfix-relay-access-denied",
+        ),
+    ],
+)
+def test_an_entry_about_what_the_line_names_beats_the_bare_code(
+    engine: Engine, line: str, entry_id: str
+) -> None:
+    answer = engine.ask(line)
+    assert answer.entry is not None and answer.entry.id == entry_id
+    assert engine.ask("454 4.7.0 TLS not available").entry.id != entry_id  # type: ignore[union-attr]
+
+
+def test_a_provider_named_for_its_servers_is_no_blocking_question(engine: Engine) -> None:
+    """Telstra BigPond is a network that blocks port 25 and a mailbox provider: "servers seem
+    dead" asks for its servers, "blocks port 25" for its policy."""
+    servers = engine.ask(
+        "Telstra BigPond email: what are the current IMAP/SMTP servers? Old ones seem dead"
+    )
+    assert servers.entry is not None and servers.entry.id == "settings-ispdb-bigpond-com"
+    assert not servers.note.startswith("Telstra")
+    blocked = engine.ask("does telstra bigpond block smtp servers on port 25")
+    assert blocked.note.startswith("Telstra BigPond blocks outbound port 25")

@@ -338,3 +338,19 @@ async def test_known_mx_wins_over_srv_records(engine: Engine) -> None:
     async with dns_server(zone) as where:
         result = await discover(engine, Guard(DnsResolver(nameserver=where)), "acme-srv.com")
     assert result.found is not None and result.found.provider.id == "gmail"
+
+
+@pytest.mark.parametrize(
+    ("question", "provider"),
+    [
+        ("sky yahoo email outgoing server?? customer has @sky.com address", "ispdb-sky-com"),
+        ("customer has an @icloud.com address and wants it in Outlook on Windows", "icloud"),
+        ("outlook smtp settings", "microsoft-365"),
+        ("gmail imap settings for outlook", "gmail"),
+    ],
+)
+def test_the_most_specific_name_wins(engine: Engine, question: str, provider: str) -> None:
+    """An address's domain first; "outlook", also a mail client's name, names Microsoft 365
+    only when nothing else is named."""
+    named = engine.providers.named_in(question)
+    assert named is not None and named.id == provider

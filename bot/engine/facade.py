@@ -63,7 +63,8 @@ class Engine:
     def __init__(self, kb: KnowledgeBase, cache_dir: Path | None = None) -> None:
         self.kb = kb
         self.matcher = Matcher(kb, cache_dir)
-        self.providers = ProviderIndex(list(kb.providers.values()))
+        clients = (n for s, names in kb.subjects.items() if s not in kb.providers for n in names)
+        self.providers = ProviderIndex(list(kb.providers.values()), clients)
         self.codes = CodeIndex(kb.codes)
         self.networks = NetworkIndex(kb.networks)
         self._records_by_entry = {p.entry_id: p for p in kb.providers.values() if p.known}
@@ -89,15 +90,15 @@ class Engine:
         named = self.providers.named_in(question)
         coded = self.code_answer(question, named)
         if coded is not None:
-            return self._about(named, question) or coded
-        network = self.networks.blocking_question(question)
+            return self._about(question) or coded
+        provider = self.settings_question(question, named)
+        network = self.networks.blocking_question(question, servers=provider is not None)
         if network is not None:
             return self._with_policy(self.matcher.ask(question), network.policy())
-        provider = self.settings_question(question, named)
         if provider is None:
             return self.matcher.ask(question)
         if not provider.known:
-            return self._about(provider, question) or Answer(
+            return self._about(question, provider) or Answer(
                 question, "no_match", 0.0, None, (), (), provider.unknown_note()
             )
         answer = self.entry_answer(provider.entry_id)
@@ -105,14 +106,18 @@ class Engine:
             return self.matcher.ask(question)
         return Answer(question, "answered", 100.0, answer.entry, (), answer.ports)
 
-    def _about(self, provider: Provider | None, question: str) -> Answer | None:
-        """The matcher's answer when it is an entry about `provider`: a curated entry on a
-        provider's errors (SES's sandbox 554, SendGrid's 550 sender identity) says more than
-        the bare code's reading."""
-        if provider is None:
+    def _about(self, question: str, provider: Provider | None = None) -> Answer | None:
+        """The matcher's answer when it is an entry about what the question names (`provider`
+        when given, else any subject it names): a curated entry on a provider's or a server's
+        errors (SES's sandbox 554, Postfix's 454 TLS not available) says more than the bare
+        code's reading."""
+        named = {provider.id} if provider else self.matcher.subjects.named(question)
+        if not named:
             return None
         matched = self.matcher.ask(question)
-        return matched if matched.entry is not None and provider.id in matched.entry.about else None
+        entry = matched.entry
+        answered = matched.status == "answered" and entry is not None
+        return matched if answered and entry is not None and named & set(entry.about) else None
 
     def _with_policy(self, answer: Answer, policy: str) -> Answer:
         """The answer with a network's policy as its note; the blocked-port entry when the
@@ -137,7 +142,11 @@ class Engine:
         if not pairs:
             return None
         first = pairs[0][0]
-        auth = _AUTH_CODES.intersection(codes_in(question)) and _AUTH_WORDS.search(question)
+        auth = (
+            not first.quoted_in(question)
+            and _AUTH_CODES.intersection(codes_in(question))
+            and _AUTH_WORDS.search(question)
+        )
         if first.entry or auth:
             answer = self.entry_answer(first.entry or AUTH_ENTRY)
         else:

@@ -15,6 +15,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+from rapidfuzz import fuzz
+
 from bot.kb.knowledge import (
     Entry,
     Problem,
@@ -28,6 +30,11 @@ from bot.kb.knowledge import (
 )
 
 CODES_FILE = "records/codes.yaml"
+QUOTED = 70
+"""rapidfuzz partial_ratio (0-100) of a record's title within a pasted line that counts as
+quoting it: Exchange Online's "Client not authenticated to send mail" quotes "Client was not
+authenticated to send anonymous mail" (70); one 5.7.139 text against another's title scores
+under 60."""
 PROVIDER_NAMES = {"microsoft-365": "Microsoft 365", "gmail": "Gmail", "yahoo": "Yahoo"}
 KINDS = ("reply", "enhanced", "client")
 CODE_FIELDS = (
@@ -60,6 +67,20 @@ _CODE_WORDS = re.compile(
     re.IGNORECASE,
 )
 _PORT_WORDS = re.compile(r"\b(port|ports|tcp|udp|firewall|open|listen)\b", re.IGNORECASE)
+# What only one provider's bounces carry, for a pasted line that does not name the provider:
+# Exchange Online's status texts (RESOLVER.ADR.RecipNotFound, QUEUE.Expired, AS(201806281))
+# and hosts, Gmail's "gsmtp" tag and help links, Yahoo's bracketed [TSS04] codes.
+SENDER_MARKS = {
+    "microsoft-365": re.compile(
+        r"\b(?:RESOLVER|QUEUE|ROUTING|STOREDRV|SMTPSEND)\.[A-Z][A-Za-z]+|\bTenantAttribution\b|"
+        r"\bSendAsDenied\b|\bAS\(\d{4,}\)|\.protection\.outlook\.com\b|\.prod\.outlook\.com\b"
+    ),
+    "gmail": re.compile(
+        r"\bgsmtp\b|\b(?:support|accounts)\.google\.com\b|\baspmx\.l\.google\.com\b",
+        re.IGNORECASE,
+    ),
+    "yahoo": re.compile(r"\[TS[SM]\d\d\]|\bsenders\.yahooinc\.com\b|\byahoodns\.net\b"),
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,6 +111,12 @@ class Code:
         if self.code.startswith("X") and not self.provider:
             return [_entry([self], c + self.code[1:]) for c in "245"]
         return [_entry([self])]
+
+    def quoted_in(self, text: str) -> bool:
+        """A provider's reading whose own words the text quotes ("5.7.64 TenantAttribution;
+        Relay Access Denied"): that reading, not a general one, explains the line."""
+        score = fuzz.partial_ratio(self.title.lower(), text.lower())
+        return bool(self.provider) and score >= QUOTED
 
     def paragraph(self) -> str:
         """The code's meaning, cause and next step, in mrkdwn."""
@@ -173,21 +200,36 @@ class CodeIndex:
         self._only_provider = {n: r[0] for n, r in readings.items() if len(r) == 1}
 
     def pairs(self, text: str, provider: str = "") -> list[tuple[Code, str]]:
-        """Each record found with the code as the text wrote it (`5.7.1` for `X.7.1`): a
-        provider's own reading when the text names that provider, else the general one, else
-        the reading of the one provider that has the code, unless the text names another
-        provider (Gmail's 5.7.30 is no answer for a Microsoft 365 bounce)."""
+        """Each record found with the code as the text wrote it (`5.7.1` for `X.7.1`): the
+        reading of the provider the text names (or whose bounce it is, by `sender`), else the
+        general one, else that provider's reading of the code in the other class (4.4.316's
+        reads 5.4.316: the class says only whether the failure was temporary), else the reading
+        of the one provider that has the code, unless the text names another provider (Gmail's
+        5.7.30 is no answer for a Microsoft 365 bounce)."""
+        provider = provider or sender(text)
         out: list[tuple[Code, str]] = []
         for code in codes_in(text):
             only = self._only_provider.get(code)
             record = (
                 self.by_provider.get((provider, code))
                 or self.general.get(general_key(code))
+                or self._other_class(provider, code)
                 or (only if only is not None and provider in ("", only.provider) else None)
             )
             if record is not None and all(record is not c for c, _ in out):
                 out.append((record, code))
         return out
+
+    def _other_class(self, provider: str, code: str) -> Code | None:
+        """`provider`'s reading of the same enhanced code in the other failure class."""
+        if not provider or code[0] not in "45" or not _SHAPES["enhanced"].fullmatch(code):
+            return None
+        return self.by_provider.get((provider, ("5" if code[0] == "4" else "4") + code[1:]))
+
+
+def sender(text: str) -> str:
+    """The provider whose bounce `text` quotes, by what only its bounces carry, else ''."""
+    return next((p for p, mark in SENDER_MARKS.items() if mark.search(text)), "")
 
 
 def explain(pairs: list[tuple[Code, str]]) -> Entry | None:

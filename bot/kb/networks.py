@@ -42,6 +42,8 @@ _BLOCK_WORDS = re.compile(
     r"can'?t reach|cannot reach|time[ds]? ?out|timing out|dead|goes nowhere|allow\w*|open)\b",
     re.IGNORECASE,
 )
+# Words that ask about a block even of a question about a provider's servers.
+_BLOCKED = re.compile(r"\b(block\w*|unblock\w*|throttl\w*|restrict\w*|lift\w*)\b", re.IGNORECASE)
 _MAIL_PORT_USE = re.compile(
     r"(?=.*\b(25|465|587|smtp)\b)(?=.*\b(send\w*|reach\w*|connect\w*|outbound)\b)",
     re.IGNORECASE | re.DOTALL,
@@ -132,8 +134,12 @@ class NetworkIndex:
         }
         self._longest = max((len(name.split()) for name in self._names), default=1)
 
-    def blocking_question(self, text: str) -> Network | None:
-        """The network named in a question about a block, else None."""
+    def blocking_question(self, text: str, servers: bool = False) -> Network | None:
+        """The network named in a question about a block, else None. `servers`: the question
+        asks a provider's server settings, so only words of blocking make it one ("BigPond's
+        servers seem dead" asks for servers)."""
+        if servers and not _BLOCKED.search(text):
+            return None
         if not (_BLOCK_WORDS.search(text) or _MAIL_PORT_USE.match(text)):
             return None
         words = _WORD.findall(text.lower())

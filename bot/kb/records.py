@@ -47,6 +47,8 @@ FUZZY_MIN = 86
 FUZZY_LENGTH = 5
 HOST = re.compile(r"^(?=.{1,253}$)(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
 _WORD = re.compile(r"[a-z0-9][a-z0-9.&@-]*[a-z0-9]|[a-z0-9]")
+_ADDRESS_DOMAIN = re.compile(r"@([a-z0-9-]+(?:\.[a-z0-9-]+)+)")
+"""The domain of an address, or of `@sky.com` written alone."""
 
 PROVIDER_FIELDS = (
     "id",
@@ -281,12 +283,15 @@ class Found:
 class ProviderIndex:
     """Finds records by name, alias, typo, email domain or MX host."""
 
-    def __init__(self, providers: Sequence[Provider]) -> None:
+    def __init__(self, providers: Sequence[Provider], shared: Iterable[str] = ()) -> None:
+        """`shared`: names that also stand for something else, such as a mail client
+        ("outlook"): they name a provider only when nothing more specific does."""
         self.providers = {p.id: p for p in providers}
         self._names: dict[str, str] = {}
         for p in providers:
             for alias in p.names:
                 self._names.setdefault(_normal(alias), p.id)
+        self._shared = frozenset(_normal(name) for name in shared)
         self._domains: dict[str, str] = {}
         for p in providers:
             for domain in p.domains:
@@ -303,18 +308,30 @@ class ProviderIndex:
         self._longest = max((len(n.split()) for n in self._names), default=1)
 
     def named_in(self, text: str) -> Provider | None:
-        """The record whose name or alias the text contains (a typo of a one-word name counts)."""
+        """The record the text names, most specific first: an email address's domain
+        (`jane@sky.com`), a name or alias, a server or domain, a name that also stands for a
+        mail client ("outlook"), then a typo of a one-word name."""
         words = _normal(text).split()
+        addresses = _ADDRESS_DOMAIN.findall(text.lower())
+        hosts = [w.rpartition("@")[2] for w in words if "." in w]
+        named = self._names_in(words)
+        found = (
+            next(filter(None, map(self._by_host, addresses)), None)
+            or next((owner for name, owner in named if name not in self._shared), None)
+            or next(filter(None, map(self._by_host, hosts)), None)
+            or next((owner for _, owner in named), None)
+        )
+        return self.providers[found] if found else self._typo(words)
+
+    def _names_in(self, words: list[str]) -> list[tuple[str, str]]:
+        """Each name or alias among `words` with its record's id, longest first."""
+        found: list[tuple[str, str]] = []
         for size in range(min(self._longest, len(words)), 0, -1):
             for start in range(len(words) - size + 1):
-                found = self._names.get(" ".join(words[start : start + size]))
-                if found:
-                    return self.providers[found]
-        for word in words:
-            found = self._by_host(word.rpartition("@")[2])
-            if found:
-                return self.providers[found]
-        return self._typo(words)
+                name = " ".join(words[start : start + size])
+                if name in self._names:
+                    found.append((name, self._names[name]))
+        return found
 
     def _by_host(self, name: str) -> str | None:
         """The record that names `name` as a server, or owns it or a parent domain of it
