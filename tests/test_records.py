@@ -354,3 +354,8 @@ def test_the_most_specific_name_wins(engine: Engine, question: str, provider: st
     only when nothing else is named."""
     named = engine.providers.named_in(question)
     assert named is not None and named.id == provider
+
+
+def test_a_settings_question_may_misspell_settings(engine: Engine) -> None:
+    answer = engine.ask("bigpond / telstra mail setings, customer has an old @bigpond.com address")
+    assert answer.entry is not None and answer.entry.id == "settings-ispdb-bigpond-com"

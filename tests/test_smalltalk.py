@@ -22,6 +22,9 @@ from bot.match.smalltalk import Kind
         (":+1:", Kind.GREETING),
         ("lol", Kind.GREETING),
         ("<@U0BOT> hey", Kind.GREETING),
+        ("thanks!! you're the best", Kind.THANKS),
+        ("cheers mate, that fixed it", Kind.THANKS),
+        ("that worked, brilliant", Kind.GREETING),
     ],
 )
 def test_small_talk_is_recognised(text: str, kind: Kind) -> None:
@@ -34,6 +37,8 @@ def test_small_talk_is_recognised(text: str, kind: Kind) -> None:
         "hi, can I use 587 instead of 25?",
         "test smtp connection",
         "thanks but gmail still says 535",
+        "thanks, that worked for imap but smtp still fails",
+        "is 587 the best port?",
         "ok so which port for imap",
         "465",
         "starttls",

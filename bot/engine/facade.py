@@ -20,8 +20,8 @@ from bot.match.matcher import Matcher
 # A question naming a provider is about its settings when it says so, or names a protocol,
 # and is not about something the settings do not answer (DNS records, prices, accounts).
 _SETTINGS_WORDS = re.compile(
-    r"\b(settings?|servers?|hosts?|hostnames?|incoming|outgoing|imap|pop3?|smtp|configur\w*|"
-    r"config|set\s?up|details|credentials|username|app\s+password)\b",
+    r"\b(sett?ings?|settigns?|servers?|hosts?|hostnames?|incoming|outgoing|imap|pop3?|smtp|smpt|"
+    r"configur\w*|config|set\s?up|details|credentials|username|app\s+password)\b",
     re.IGNORECASE,
 )
 _NOT_SETTINGS = re.compile(

@@ -25,6 +25,8 @@ CHATTER = frozenset(
     hi hello hey hiya yo howdy morning afternoon evening good gm ok okay k kk cool great nice
     perfect awesome got it yes yep yeah no nope sure lol lmao haha hahaha bye ciao test testing
     ping you u so much very a lot mailport bot there all folks team guys np thumbsup
+    re are the best for that this it worked works fixed sorted helped helpful really again
+    mate man legend amazing brilliant excellent super
     """.split()
 )
 _WORDS = re.compile(r"[^\W_]+")
