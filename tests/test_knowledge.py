@@ -154,3 +154,31 @@ def test_out_of_scope_file_is_optional_and_must_be_a_list(kb_dir: Path) -> None:
     assert knowledge.load(kb_dir).out_of_scope == ()
     (kb_dir / "out-of-scope.yaml").write_text("question: not a list\n", encoding="utf-8")
     assert any("expected a list of questions" in m for m in _messages(kb_dir))
+
+
+def test_subjects_with_and_without_a_kind(kb_dir: Path) -> None:
+    (kb_dir / "subjects.yaml").write_text(
+        "zimbra: [Zimbra, zmprov]\nem-client: {kind: client, names: [eM Client, emclient]}\n",
+        encoding="utf-8",
+    )
+    kb = knowledge.load(kb_dir)
+    assert kb.subjects == {"zimbra": ("zimbra", "zmprov"), "em-client": ("em client", "emclient")}
+    assert kb.subject_titles == {"zimbra": "Zimbra", "em-client": "eM Client"}
+    assert kb.subject_kinds == {"em-client": "client"}
+
+
+@pytest.mark.parametrize(
+    ("text", "problem"),
+    [
+        (
+            "x: {kind: server, names: [x]}\n",
+            "subjects.yaml:x:kind: kind must be one of client, tool",
+        ),
+        ("x: []\n", "subjects.yaml:x: must be a list of names"),
+        ("x: {kind: client}\n", "subjects.yaml:x: must be a list of names"),
+        ("X: [x]\n", "subjects.yaml:X: subject must be lower-case"),
+    ],
+)
+def test_bad_subjects_are_named(kb_dir: Path, text: str, problem: str) -> None:
+    (kb_dir / "subjects.yaml").write_text(text, encoding="utf-8")
+    assert [m.rsplit("/", 1)[-1] for m in _messages(kb_dir)] == [problem]

@@ -215,3 +215,40 @@ def test_port_card(engine: Engine) -> None:
     assert card.info and card.info.tls == "implicit"
     assert card.entry and card.entry.id == "port-465"
     assert "not an email port" in engine.port_card(22).note
+
+
+@pytest.mark.parametrize(
+    ("question", "name", "nearest"),
+    [
+        ("zimbra smtp port for outgoing", "Zimbra", "outgoing-smtp-port"),
+        ("starlink blocks port 25?", "Starlink", "port-25-blocked"),
+    ],
+)
+def test_a_subject_no_entry_covers_gets_the_general_entry_as_a_suggestion(
+    engine: Engine, question: str, name: str, nearest: str
+) -> None:
+    """A server or network with no entry of its own is not answered with a general entry."""
+    answer = engine.ask(question)
+    assert (answer.status, answer.entry) == ("no_match", None)
+    assert f"nothing specific on {name}" in answer.note
+    assert answer.suggestions[0].entry.id == nearest
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "eM Client says cannot connect to smtp server on 587",  # a client: general entries apply
+        "hmailserver pop3 ssl port",  # the POP3 over TLS entry is phrased for hMailServer
+    ],
+)
+def test_clients_and_entries_phrased_for_a_subject_are_still_answered(
+    engine: Engine, question: str
+) -> None:
+    assert engine.ask(question).status == "answered"
+
+
+def test_uncovered_subjects_are_servers_and_networks_without_entries(engine: Engine) -> None:
+    kb = engine.kb
+    assert {"zimbra", "starlink"} <= engine.uncovered
+    assert not engine.uncovered & {"em-client", "nmap", "postfix", "gmail"}
+    assert all(s not in kb.subject_kinds and s not in kb.providers for s in engine.uncovered)

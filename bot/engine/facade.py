@@ -14,7 +14,7 @@ from bot.kb.knowledge import Entry, KnowledgeBase
 from bot.kb.networks import NetworkIndex
 from bot.kb.records import Found, Provider, ProviderIndex, Server
 from bot.match import smalltalk
-from bot.match.answers import Answer, PortCard
+from bot.match.answers import MAX_SUGGESTIONS, Answer, PortCard, Suggestion
 from bot.match.matcher import Matcher
 
 # A question naming a provider is about its settings when it says so, or names a protocol,
@@ -68,6 +68,11 @@ class Engine:
         self.codes = CodeIndex(kb.codes)
         self.networks = NetworkIndex(kb.networks)
         self._records_by_entry = {p.entry_id: p for p in kb.providers.values() if p.known}
+        covered = {s for e in kb.entries.values() for s in e.about}
+        specific = {s for s in kb.subjects if s not in kb.subject_kinds}
+        self.uncovered = frozenset(specific - covered - set(kb.providers))
+        """Subjects a general entry does not answer for (servers, panels, networks: not
+        clients or tools) that no entry is about and that have no provider record."""
 
     @classmethod
     def load(cls, directory: Path | None = None, cache_dir: Path | None = None) -> Engine:
@@ -96,7 +101,7 @@ class Engine:
         if network is not None:
             return self._with_policy(self.matcher.ask(question), network.policy())
         if provider is None:
-            return self.matcher.ask(question)
+            return self._specific(self.matcher.ask(question))
         if not provider.known:
             return self._about(question, provider) or Answer(
                 question, "no_match", 0.0, None, (), (), provider.unknown_note()
@@ -105,6 +110,26 @@ class Engine:
         if answer is None:
             return self.matcher.ask(question)
         return Answer(question, "answered", 100.0, answer.entry, (), answer.ports)
+
+    def _specific(self, answer: Answer) -> Answer:
+        """The answer, unless the question is about a subject no entry covers (Zimbra,
+        Starlink) and the entry is neither about what it names nor phrased for it: then the
+        entry becomes a suggestion and the bot says it has nothing specific."""
+        entry = answer.entry
+        if answer.status != "answered" or entry is None:
+            return answer
+        named = self.matcher.subjects.named(answer.question)
+        missing = named & self.uncovered
+        if not missing or named & set(entry.about) or self._phrased_for(entry, missing):
+            return answer
+        names = " or ".join(sorted(self.kb.subject_titles[s] for s in missing))
+        offered = (Suggestion(entry, answer.score), *answer.suggestions)[:MAX_SUGGESTIONS]
+        note = f"I have nothing specific on {names} yet; the nearest general answer is below."
+        return Answer(answer.question, "no_match", 0.0, None, offered, answer.ports, note)
+
+    def _phrased_for(self, entry: Entry, subjects: frozenset[str]) -> bool:
+        """One of the entry's phrasings names one of `subjects` ("hmailserver pop3 ssl port")."""
+        return any(self.matcher.subjects.named(p) & subjects for p in entry.phrasings)
 
     def _about(self, question: str, provider: Provider | None = None) -> Answer | None:
         """The matcher's answer when it is an entry about what the question names (`provider`

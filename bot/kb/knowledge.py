@@ -135,6 +135,10 @@ class KnowledgeBase:
     """Each provider record rendered as an entry (answers, not matcher phrasings)."""
     subjects: dict[str, tuple[str, ...]] = field(default_factory=dict)
     """What entries can be `about` (postfix, laravel...), each with the names people type."""
+    subject_titles: dict[str, str] = field(default_factory=dict)
+    """Each subject's first name as written (`eM Client`), for saying it back."""
+    subject_kinds: dict[str, str] = field(default_factory=dict)
+    """The kind a subject declares (`client`, `tool`), where it declares one."""
 
     def answer_entry(self, entry_id: str) -> Entry | None:
         """A curated entry or a record's rendered entry, by id."""
@@ -226,7 +230,8 @@ def load_with_problems(directory: Path | None = None) -> tuple[KnowledgeBase, li
             entries[entry.id] = entry
     problems.extend(_cross_check(entries, ports))
     outside = _load_out_of_scope(root / OUT_OF_SCOPE_FILE, problems)
-    subjects = _load_subjects(root / SUBJECTS_FILE, problems)
+    table = _load_subjects(root / SUBJECTS_FILE, problems)
+    subjects = table.names
     problems.extend(_unknown_subjects(entries.values(), subjects))
     providers = _load_records(root, entries, ports, problems)
     codes = _load_codes(root, entries, providers, problems)
@@ -236,6 +241,8 @@ def load_with_problems(directory: Path | None = None) -> tuple[KnowledgeBase, li
         ports=ports,
         out_of_scope=outside,
         subjects=subjects,
+        subject_titles=table.titles,
+        subject_kinds=table.kinds,
         providers=providers,
         codes=codes,
         networks=networks,
@@ -510,24 +517,54 @@ def _entry(f: _Fields) -> Entry | None:
     return Entry(id=entry_id, file=f.file, **values)
 
 
-def _load_subjects(path: Path, problems: list[Problem]) -> dict[str, tuple[str, ...]]:
-    """The optional table of subjects: `postfix: [postfix, postfix's main.cf]`."""
+@dataclass(frozen=True)
+class Subjects:
+    """The table of subjects: each one's names in lower case, its first name as written
+    (`eM Client`, for saying it back), and its kind where declared (`client`)."""
+
+    names: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    titles: dict[str, str] = field(default_factory=dict)
+    kinds: dict[str, str] = field(default_factory=dict)
+
+
+SUBJECT_KINDS = frozenset({"client", "tool"})
+"""The kinds a subject may declare: mail clients and tools speak the standard protocols, so a
+general entry answers a question about them."""
+
+
+def _load_subjects(path: Path, problems: list[Problem]) -> Subjects:
+    """The optional table of subjects: `postfix: [Postfix, main.cf]`, or with a kind,
+    `em-client: {kind: client, names: [eM Client, emclient]}`."""
+    table = Subjects()
     if not path.exists():
-        return {}
+        return table
     data = _read_yaml(path, problems)
     if not isinstance(data, dict):
         if data is not None:
             problems.append(Problem(_rel(path), "", "", "expected a mapping of subject: [names]"))
-        return {}
-    subjects: dict[str, tuple[str, ...]] = {}
-    for name, aliases in data.items():
-        if not isinstance(name, str) or not SUBJECT.match(name):
-            problems.append(Problem(_rel(path), str(name), "", "subject must be lower-case"))
-        elif _text_list(aliases):
-            problems.append(Problem(_rel(path), name, "", "must be a list of names"))
-        else:
-            subjects[name] = tuple(dict.fromkeys(a.lower() for a in aliases))
-    return subjects
+        return table
+    for name, value in data.items():
+        problem = _add_subject(table, name, value)
+        if problem is not None:
+            problems.append(Problem(_rel(path), str(name), *problem))
+    return table
+
+
+def _add_subject(table: Subjects, name: object, value: object) -> tuple[str, str] | None:
+    """Add one subject to `table`, or say (field, problem) why it cannot be added."""
+    if not isinstance(name, str) or not SUBJECT.match(name):
+        return "", "subject must be lower-case"
+    entry: dict[Any, Any] = value if isinstance(value, dict) else {"names": value}
+    names, kind = entry.get("names"), entry.get("kind")
+    if _text_list(names) or not names:
+        return "", "must be a list of names"
+    if kind is not None and kind not in SUBJECT_KINDS:
+        return "kind", f"kind must be one of {', '.join(sorted(SUBJECT_KINDS))}"
+    table.names[name] = tuple(dict.fromkeys(n.lower() for n in names))
+    table.titles[name] = names[0]
+    if kind is not None:
+        table.kinds[name] = kind
+    return None
 
 
 def _unknown_subjects(
