@@ -1,7 +1,8 @@
 """Coverage of the breadth question set (bench/questions-breadth.yaml): 420 in-scope support
 questions over the nine areas of the breadth issue and 100 off-topic ones, written blind to
-the knowledge base, then labelled against it (`expect`: acceptable ids, `uncovered` for an
-in-scope question nothing answers, `none` for off-topic).
+the knowledge base, then labelled against it (`expect`: acceptable ids, `network:ID` for an
+answer carrying that network record's policy, `uncovered` for an in-scope question nothing
+answers, `none` for off-topic).
 
 Prints, overall and per area: coverage (in-scope questions some entry or record answers),
 useful answers (answered with an acceptable id), wrong or off-target answers (answered with
@@ -48,6 +49,10 @@ def main() -> int:
         area, expect = str(case["area"]), case["expect"]
         answered = answer["status"] == "answered"
         got = (answer.get("entry") or {}).get("id")
+        network = answer.get("network")
+        accepted = isinstance(expect, list) and (
+            got in expect or (network is not None and f"network:{network}" in expect)
+        )
         for key in ("off",) if area == "off" else (area, "all"):
             count = tally[key]
             count["n"] += 1
@@ -55,7 +60,7 @@ def main() -> int:
                 count["answered"] += answered
                 continue
             count["covered"] += isinstance(expect, list)
-            if answered and isinstance(expect, list) and got in expect:
+            if answered and accepted:
                 count["useful"] += 1
             elif answered:
                 count["wrong"] += 1

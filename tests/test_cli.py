@@ -35,7 +35,7 @@ def test_ask_json_one_object() -> None:
 
 
 def test_ask_json_batch_in_order() -> None:
-    questions = ["465", "hello", "", "what is port 22", "imap vs pop3"]
+    questions = ["465", "hello", "", "what is port 22", "imap vs pop3", "does azure block 25"]
     result = run([*ASK, "--json"], stdin="\n".join(questions) + "\n")
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
@@ -46,6 +46,7 @@ def test_ask_json_batch_in_order() -> None:
     assert answers[2]["status"] == "no_match"
     assert "not an email port" in answers[3]["note"]
     assert answers[4]["entry"]["id"] == "imap-vs-pop3"
+    assert answers[4]["network"] is None and answers[5]["network"] == "azure"
     for answer in answers:
         for suggestion in answer["suggestions"]:
             assert set(suggestion) == {"id", "question", "score"}

@@ -75,10 +75,12 @@ def test_network_policies_come_with_the_blocked_port_answer(
     assert answer.status == "answered" and answer.entry is not None
     assert answer.note.startswith(f"{network} blocks outbound port")
     assert "Source: https://" in answer.note
+    assert engine.networks.networks[answer.network].name == network
 
 
 def test_a_network_named_without_a_block_is_left_alone(engine: Engine) -> None:
-    assert not engine.ask("how do I set up reverse dns on aws").note.startswith("Amazon EC2")
+    answer = engine.ask("how do I set up reverse dns on aws")
+    assert not answer.note.startswith("Amazon EC2") and answer.network == ""
 
 
 def test_every_code_and_network_record_is_sourced(engine: Engine) -> None:

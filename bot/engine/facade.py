@@ -11,7 +11,7 @@ from bot.check.ports import PORTS as CHECK_PORTS
 from bot.kb import knowledge
 from bot.kb.codes import CodeIndex, codes_in, explain
 from bot.kb.knowledge import Entry, KnowledgeBase
-from bot.kb.networks import NetworkIndex
+from bot.kb.networks import Network, NetworkIndex
 from bot.kb.records import Found, Provider, ProviderIndex, Server
 from bot.match import smalltalk
 from bot.match.answers import MAX_SUGGESTIONS, Answer, PortCard, Suggestion
@@ -99,7 +99,7 @@ class Engine:
         provider = self.settings_question(question, named)
         network = self.networks.blocking_question(question, servers=provider is not None)
         if network is not None:
-            return self._with_policy(self.matcher.ask(question), network.policy())
+            return self._with_policy(self.matcher.ask(question), network)
         if provider is None:
             return self._specific(self.matcher.ask(question))
         if not provider.known:
@@ -144,21 +144,13 @@ class Engine:
         answered = matched.status == "answered" and entry is not None
         return matched if answered and entry is not None and named & set(entry.about) else None
 
-    def _with_policy(self, answer: Answer, policy: str) -> Answer:
-        """The answer with a network's policy as its note; the blocked-port entry when the
+    def _with_policy(self, answer: Answer, network: Network) -> Answer:
+        """The answer with `network`'s policy as its note; the blocked-port entry when the
         matcher had no answer of its own."""
         if answer.status != "answered":
             answer = self.entry_answer(BLOCKED_ENTRY) or answer
-        note = f"{policy} {answer.note}".strip()
-        return Answer(
-            answer.question,
-            answer.status,
-            answer.score,
-            answer.entry,
-            answer.suggestions,
-            answer.ports,
-            note,
-        )
+        note = f"{network.policy()} {answer.note}".strip()
+        return dataclasses.replace(answer, note=note, network=network.id)
 
     def code_answer(self, question: str, named: Provider | None) -> Answer | None:
         """The answer for the codes a question names (`named`'s own reading when it names a

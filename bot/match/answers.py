@@ -37,6 +37,8 @@ class Answer:
     checks: tuple[str, ...] = ()
     """Live checks worth offering (`host` or `host port`): mail hosts the question named,
     and the servers of the provider record the answer is about."""
+    network: str = ""
+    """The id of the network record whose blocking policy `note` carries, if any."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -38,7 +38,8 @@ def entry(item: Entry) -> dict[str, Any]:
 
 
 def answer(result: Answer) -> dict[str, Any]:
-    """`{"status", "score", "entry", "suggestions", "ports", "note"}`."""
+    """`{"status", "score", "entry", "suggestions", "ports", "note", "network"}`; `network`
+    is the id of the network record whose blocking policy the note gives, else null."""
     return {
         "status": result.status,
         "score": result.score,
@@ -49,6 +50,7 @@ def answer(result: Answer) -> dict[str, Any]:
         ],
         "ports": [port_row(info) for info in result.ports],
         "note": result.note,
+        "network": result.network or None,
     }
 
 
