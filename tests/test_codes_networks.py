@@ -200,3 +200,13 @@ def test_a_provider_named_for_its_servers_is_no_blocking_question(engine: Engine
     assert not servers.note.startswith("Telstra")
     blocked = engine.ask("does telstra bigpond block smtp servers on port 25")
     assert blocked.note.startswith("Telstra BigPond blocks outbound port 25")
+
+
+def test_a_port_the_network_does_not_block_gets_no_blocked_port_answer(engine: Engine) -> None:
+    """EC2 blocks 25 only: 587 timing out there is not that block, so the bot does not
+    answer with the port 25 entry; the policy still comes as context."""
+    answer = engine.ask("aws security group egress allows all, so why would 587 time out? nacl")
+    assert answer.entry is None or answer.entry.id != "port-25-blocked"
+    assert answer.network == "aws-ec2" and answer.note.startswith("Amazon EC2 blocks")
+    blocked = engine.ask("aws ec2 instance times out on 25 to every mx, blocked?")
+    assert blocked.entry is not None and blocked.entry.id == "port-25-blocked"

@@ -146,8 +146,10 @@ class Engine:
 
     def _with_policy(self, answer: Answer, network: Network) -> Answer:
         """The answer with `network`'s policy as its note; the blocked-port entry when the
-        matcher had no answer of its own."""
-        if answer.status != "answered":
+        matcher had no answer of its own, unless the question names only ports the network
+        does not block (587 timing out on EC2 is not EC2's port 25 block)."""
+        asked = {info.port for info in answer.ports}
+        if answer.status != "answered" and (not asked or asked & set(network.blocked)):
             answer = self.entry_answer(BLOCKED_ENTRY) or answer
         note = f"{network.policy()} {answer.note}".strip()
         return dataclasses.replace(answer, note=note, network=network.id)
