@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import shlex
 import subprocess
 import sys
@@ -27,6 +28,14 @@ from pathlib import Path
 import yaml
 
 QUESTIONS = Path(__file__).with_name("questions-breadth.yaml")
+
+
+def _record_id(answer_id: str | None) -> str | None:
+    """The record an answer id comes from: `code-5-7-1` is the general X.7.1 record read in
+    class 5, which the labels name as `code-x-7-1`."""
+    if answer_id is None:
+        return None
+    return re.sub(r"^code-[245](-\d{1,3}-\d{1,3})$", r"code-x\1", answer_id)
 
 
 def main() -> int:
@@ -48,7 +57,7 @@ def main() -> int:
     for case, answer in zip(cases, answers, strict=True):
         area, expect = str(case["area"]), case["expect"]
         answered = answer["status"] == "answered"
-        got = (answer.get("entry") or {}).get("id")
+        got = _record_id((answer.get("entry") or {}).get("id"))
         network = answer.get("network")
         accepted = isinstance(expect, list) and (
             got in expect or (network is not None and f"network:{network}" in expect)
@@ -65,7 +74,7 @@ def main() -> int:
             elif answered:
                 count["wrong"] += 1
                 if args.show_wrong and key == "all":
-                    print(f"wrong  {case['q'][:110]!r} expect={expect} got={got}")
+                    print(f"wrong  [{area}] {case['q'][:110]!r} expect={expect} got={got}")
     for key in [*sorted(k for k in tally if k not in ("all", "off")), "all"]:
         c = tally[key]
         print(

@@ -190,6 +190,48 @@ def test_an_entry_about_what_the_line_names_beats_the_bare_code(
     assert engine.ask("454 4.7.0 TLS not available").entry.id != entry_id  # type: ignore[union-attr]
 
 
+@pytest.mark.parametrize(
+    ("line", "entry_id"),
+    [
+        ("503 5.5.1 Bad sequence of commands right after EHLO", "smtp-503-bad-sequence"),
+        (
+            '"450 4.7.1 Client host rejected: cannot find your hostname"',
+            "postfix-client-hostname-rejected",
+        ),
+        ("552 5.3.4 Message size exceeds fixed limit, whose limit?", "message-size-limits"),
+    ],
+)
+def test_an_entry_that_declares_the_code_beats_its_general_reading(
+    engine: Engine, line: str, entry_id: str
+) -> None:
+    """An entry's `codes` let it answer the line it explains; a code it does not declare
+    keeps the general reading even when the matcher finds the entry."""
+    answer = engine.ask(line)
+    assert answer.entry is not None and answer.entry.id == entry_id
+    assert "5.5.1" in engine.kb.entries["smtp-503-bad-sequence"].codes
+    bare = engine.ask("what does 5.5.1 mean")
+    assert bare.entry is not None and bare.entry.id == "code-5-5-1"
+
+
+@pytest.mark.parametrize(
+    ("line", "entry_id"),
+    [
+        ("550-5.1.1 The email account that you tried to reach does not exist", "code-gmail-5-1-1"),
+        ("550 5.1.8 Access denied, bad outbound sender", "code-microsoft-365-5-1-8"),
+        (
+            'gmail imap: "454 4.7.0 Too many login attempts, please try again later"',
+            "code-gmail-4-7-0",
+        ),
+    ],
+)
+def test_the_senders_own_words_get_its_reading(engine: Engine, line: str, entry_id: str) -> None:
+    """A reply text only one provider sends is its reading, and a reading the line quotes says
+    more than the provider's settings entry."""
+    answer = engine.ask(line)
+    assert answer.entry is not None and answer.entry.id == entry_id
+    assert engine.ask("550 5.1.8 sender rejected").entry.id == "code-5-1-8"  # type: ignore[union-attr]
+
+
 def test_a_provider_named_for_its_servers_is_no_blocking_question(engine: Engine) -> None:
     """Telstra BigPond is a network that blocks port 25 and a mailbox provider: "servers seem
     dead" asks for its servers, "blocks port 25" for its policy."""

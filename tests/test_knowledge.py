@@ -70,6 +70,7 @@ def test_schema_problems_name_entry_and_field(kb_dir: Path) -> None:
   sources: [{title: x, url: "http://insecure"}]
   related: []
   reviewed: someday
+  codes: [554, "5.7"]
   colour: blue
 """,
     )
@@ -81,6 +82,7 @@ def test_schema_problems_name_entry_and_field(kb_dir: Path) -> None:
         ("ports", "1-65535"),
         ("sources", "https://"),
         ("reviewed", "date"),
+        ("codes", "quoted codes"),
         ("colour", "unknown field"),
     ]:
         assert f"bad.yaml:Bad_Id:{field}: " in messages and text in messages, field

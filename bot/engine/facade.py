@@ -9,7 +9,7 @@ from pathlib import Path
 
 from bot.check.ports import PORTS as CHECK_PORTS
 from bot.kb import knowledge
-from bot.kb.codes import CodeIndex, codes_in, explain
+from bot.kb.codes import Code, CodeIndex, codes_in, explain, general_key
 from bot.kb.knowledge import Entry, KnowledgeBase
 from bot.kb.networks import Network, NetworkIndex
 from bot.kb.records import Found, Provider, ProviderIndex, Server
@@ -93,9 +93,11 @@ class Engine:
 
     def _ask(self, question: str) -> Answer:
         named = self.providers.named_in(question)
-        coded = self.code_answer(question, named)
+        pairs = self.codes.pairs(question, named.id if named else "")
+        coded = self.code_answer(question, pairs)
         if coded is not None:
-            return self._about(question) or coded
+            quoted = pairs[0][0].quoted_in(question)  # the sender's own words: its reading
+            return coded if quoted else self._about(question) or coded
         provider = self.settings_question(question, named)
         network = self.networks.blocking_question(question, servers=provider is not None)
         if network is not None:
@@ -154,13 +156,16 @@ class Engine:
         note = f"{network.policy()} {answer.note}".strip()
         return dataclasses.replace(answer, note=note, network=network.id)
 
-    def code_answer(self, question: str, named: Provider | None) -> Answer | None:
-        """The answer for the codes a question names (`named`'s own reading when it names a
-        provider); a code whose record defers to a curated entry gets that entry."""
-        pairs = self.codes.pairs(question, named.id if named else "")
+    def code_answer(self, question: str, pairs: list[tuple[Code, str]]) -> Answer | None:
+        """The answer for the codes a question names (`CodeIndex.pairs`); a code whose record
+        defers to a curated entry gets that entry."""
         if not pairs:
             return None
         first = pairs[0][0]
+        if not first.provider:
+            explained = self._explained(question, [written for _, written in pairs])
+            if explained is not None:
+                return explained
         auth = (
             not first.quoted_in(question)
             and _AUTH_CODES.intersection(codes_in(question))
@@ -173,6 +178,16 @@ class Engine:
         if answer is None or answer.entry is None:
             return None
         return Answer(question, "answered", 100.0, answer.entry, (), answer.ports)
+
+    def _explained(self, question: str, written: list[str]) -> Answer | None:
+        """The matcher's answer when it is an entry that declares one of the codes `written`
+        ("454 4.7.1 Relay access denied" is Postfix's relay entry, not X.7.1's reading)."""
+        matched = self.matcher.ask(question)
+        entry = matched.entry
+        if matched.status != "answered" or entry is None:
+            return None
+        declared = {general_key(c) for c in entry.codes}
+        return matched if declared.intersection(map(general_key, written)) else None
 
     def settings_question(self, question: str, named: Provider | None) -> Provider | None:
         """The record a question asks the settings of: it names the provider, asks about

@@ -69,14 +69,18 @@ _CODE_WORDS = re.compile(
 _PORT_WORDS = re.compile(r"\b(port|ports|tcp|udp|firewall|open|listen)\b", re.IGNORECASE)
 # What only one provider's bounces carry, for a pasted line that does not name the provider:
 # Exchange Online's status texts (RESOLVER.ADR.RecipNotFound, QUEUE.Expired, AS(201806281))
-# and hosts, Gmail's "gsmtp" tag and help links, Yahoo's bracketed [TSS04] codes.
+# and hosts, Gmail's "gsmtp" tag and help links, Yahoo's bracketed [TSS04] codes, and the
+# reply texts each documents as its own (Exchange Online's NDR list, Gmail's SMTP errors page).
 SENDER_MARKS = {
     "microsoft-365": re.compile(
         r"\b(?:RESOLVER|QUEUE|ROUTING|STOREDRV|SMTPSEND)\.[A-Z][A-Za-z]+|\bTenantAttribution\b|"
-        r"\bSendAsDenied\b|\bAS\(\d{4,}\)|\.protection\.outlook\.com\b|\.prod\.outlook\.com\b"
+        r"\bSendAsDenied\b|\bAS\(\d{4,}\)|\.protection\.outlook\.com\b|\.prod\.outlook\.com\b|"
+        r"\bbad outbound sender\b|\bdoes not allow external forwarding\b"
     ),
     "gmail": re.compile(
-        r"\bgsmtp\b|\b(?:support|accounts)\.google\.com\b|\baspmx\.l\.google\.com\b",
+        r"\bgsmtp\b|\b(?:support|accounts)\.google\.com\b|\baspmx\.l\.google\.com\b|"
+        r"\bemail account that you tried to reach does not exist\b|"
+        r"\breceiving e?mail at a rate that prevents\b",
         re.IGNORECASE,
     ),
     "yahoo": re.compile(r"\[TS[SM]\d\d\]|\bsenders\.yahooinc\.com\b|\byahoodns\.net\b"),
@@ -115,8 +119,9 @@ class Code:
     def quoted_in(self, text: str) -> bool:
         """A provider's reading whose own words the text quotes ("5.7.64 TenantAttribution;
         Relay Access Denied"): that reading, not a general one, explains the line."""
-        score = fuzz.partial_ratio(self.title.lower(), text.lower())
-        return bool(self.provider) and score >= QUOTED
+        said = text.lower()
+        texts = self.title.lower().split(" / ")  # "Authentication required / relay denied"
+        return bool(self.provider) and any(fuzz.partial_ratio(t, said) >= QUOTED for t in texts)
 
     def paragraph(self) -> str:
         """The code's meaning, cause and next step, in mrkdwn."""
@@ -132,6 +137,11 @@ class Code:
 def _plain(text: str) -> str:
     """Record text as mrkdwn that shows `<domain>` as typed, never as a link or mention."""
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def is_code(text: str) -> bool:
+    """`text` is written as a reply, enhanced status or client error code."""
+    return any(shape.fullmatch(text) for shape in _SHAPES.values())
 
 
 def general_key(code: str) -> str:

@@ -67,6 +67,10 @@ class Entry:
     about: tuple[str, ...] = ()
     """What the entry depends on (a provider, product, framework or client: `postfix`,
     `laravel`); a question naming another such subject is not answered by it."""
+    codes: tuple[str, ...] = ()
+    """The reply, status and client error codes the entry explains (`454`, `4.7.1`): a pasted
+    line with one of them that the matcher answers with this entry gets it, not the code's
+    general reading (`4.7.1` also stands for `5.7.1`)."""
 
     @property
     def dated(self) -> str:
@@ -447,6 +451,14 @@ def _sources(value: Any) -> str | None:
     return None
 
 
+def _codes(value: Any) -> str | None:
+    from bot.kb.codes import is_code
+
+    if not isinstance(value, list) or not all(isinstance(v, str) and is_code(v) for v in value):
+        return 'must be a list of quoted codes ("454", "4.7.1", "0x800CCC0E")'
+    return None
+
+
 ENTRY_FIELDS = (
     "id",
     "question",
@@ -459,6 +471,7 @@ ENTRY_FIELDS = (
     "related",
     "reviewed",
     "about",
+    "codes",
 )
 PORT_FIELDS = (
     "port",
@@ -511,6 +524,7 @@ def _entry(f: _Fields) -> Entry | None:
         related=tuple(f.get("related", _text_list, [])),
         reviewed=f.get("reviewed", _date),
         about=tuple(f.get("about", _subjects, [])),
+        codes=tuple(f.get("codes", _codes, [])),
     )
     if not f.ok:
         return None
