@@ -258,3 +258,19 @@ def test_uncovered_subjects_are_servers_and_networks_without_entries(engine: Eng
     assert not engine.uncovered & {"em-client", "nmap", "postfix", "gmail"}
     assert all(s not in kb.subject_kinds and s not in kb.providers for s in engine.uncovered)
 
+
+def test_a_tie_goes_to_the_entry_about_what_the_question_names(engine: Engine) -> None:
+    """Tied finalists (within CLOSE): the one entry about a named subject wins over general
+    ones; two specific entries, or a clear lead, leave the decision to the fitted model."""
+    matcher = engine.matcher
+    index = {e.id: i for i, e in enumerate(matcher.entries)}
+    general, phpmailer = index["smtp-connection-timeout"], index["phpmailer-smtp-connect-failed"]
+    laravel = index["laravel-mail-encryption-scheme"]
+    question = "phpmailer cannot reach the smtp host, it just times out"
+    assert matcher._named_in_tie(question, [(47.0, general), (45.0, phpmailer)]) == phpmailer
+    assert matcher._named_in_tie(question, [(47.0, general), (30.0, phpmailer)]) is None
+    assert (
+        matcher._named_in_tie("smtp host times out", [(47.0, general), (45.0, phpmailer)]) is None
+    )
+    both = [(47.0, phpmailer), (46.0, laravel), (45.0, general)]
+    assert matcher._named_in_tie(question + " in laravel", both) is None

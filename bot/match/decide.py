@@ -69,7 +69,11 @@ class Decider:
         """Answer: the top entry scores at least `SCORE_FLOOR` (unless it is about the
         question's port), leads by `CLOSE`, is not a provider's settings entry asked about
         something else ("gmail calendar settings"), and is right with `ANSWER_PROBABILITY`."""
-        if features[_OFF_SETTINGS] or features[_LEAD] < CLOSE:
+        return features[_LEAD] >= CLOSE and self.sure_but_tied(features)
+
+    def sure_but_tied(self, features: Sequence[float]) -> bool:
+        """`sure`, whatever the top entry's lead: for a tie the question's subject breaks."""
+        if features[_OFF_SETTINGS]:
             return False
         if features[_SCORE] < SCORE_FLOOR and not features[_PORT_ANCHORED]:
             return False

@@ -46,7 +46,7 @@ from rapidfuzz import fuzz, process, utils
 from bot.kb.knowledge import Entry, KnowledgeBase
 from bot.match import decide, fit
 from bot.match.answers import MAX_SUGGESTIONS, Answer, Status, Suggestion
-from bot.match.decide import FEATURES, NEVER, Decider
+from bot.match.decide import CLOSE, FEATURES, NEVER, Decider
 from bot.match.entities import (
     CONCEPTS,
     FAMILIES,
@@ -541,6 +541,10 @@ class Matcher:
         ):
             entry = self.entries[ranked[0][1]]
             return self._answer(question, "answered", top_score, entry, (), entities.ports)
+        named = self._named_in_tie(question, ranked)
+        if named is not None and self.decider.sure_but_tied(ranking.features):
+            entry = self.entries[named]
+            return self._answer(question, "answered", top_score, entry, (), entities.ports)
         if top_score < SUGGEST_AT:
             suggestions = self._suggest_from(ranked, limit=MAX_SUGGESTIONS, floor=30.0)
             suggestions = self._with_favourite(suggestions, ranked, favourite)
@@ -550,6 +554,23 @@ class Matcher:
             self._suggest_from(close, limit=MAX_SUGGESTIONS), ranked, favourite
         )
         return self._answer(question, "ambiguous", top_score, None, suggestions, entities.ports)
+
+    def _named_in_tie(self, question: str, ranked: list[tuple[float, int]]) -> int | None:
+        """Of entries tied with the top one (within `CLOSE`), the one about a subject the
+        question names when every other is a general entry: "could not connect to SMTP host
+        in phpmailer" is PHPMailer's entry, not the general timeout one."""
+        top = ranked[0][0] if ranked else 0.0
+        tied = [i for s, i in ranked if s >= top - 100 * CLOSE]
+        if len(tied) < 2:
+            return None
+        named = self.subjects.named(question)
+        specific = [i for i in tied if named & set(self.entries[i].about)]
+        general = [i for i in tied if not self.entries[i].about]
+        return (
+            specific[0]
+            if len(specific) == 1 and len(specific) + len(general) == len(tied)
+            else None
+        )
 
     def _with_favourite(
         self,
