@@ -274,3 +274,5 @@ def test_a_tie_goes_to_the_entry_about_what_the_question_names(engine: Engine) -
     )
     both = [(47.0, phpmailer), (46.0, laravel), (45.0, general)]
     assert matcher._named_in_tie(question + " in laravel", both) is None
+    outside = [(47.0, phpmailer), (46.0, matcher.outside)]
+    assert matcher.outside is not None and matcher._named_in_tie(question, outside) is None

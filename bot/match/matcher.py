@@ -543,8 +543,8 @@ class Matcher:
             return self._answer(question, "answered", top_score, entry, (), entities.ports)
         named = self._named_in_tie(question, ranked)
         if named is not None and self.decider.sure_but_tied(ranking.features):
-            entry = self.entries[named]
-            return self._answer(question, "answered", top_score, entry, (), entities.ports)
+            score, entry = next(s for s, i in ranked if i == named), self.entries[named]
+            return self._answer(question, "answered", score, entry, (), entities.ports)
         if top_score < SUGGEST_AT:
             suggestions = self._suggest_from(ranked, limit=MAX_SUGGESTIONS, floor=30.0)
             suggestions = self._with_favourite(suggestions, ranked, favourite)
@@ -558,10 +558,11 @@ class Matcher:
     def _named_in_tie(self, question: str, ranked: list[tuple[float, int]]) -> int | None:
         """Of entries tied with the top one (within `CLOSE`), the one about a subject the
         question names when every other is a general entry: "could not connect to SMTP host
-        in phpmailer" is PHPMailer's entry, not the general timeout one."""
+        in phpmailer" is PHPMailer's entry, not the general timeout one. A tie with the
+        out-of-scope examples is no tie a subject breaks."""
         top = ranked[0][0] if ranked else 0.0
         tied = [i for s, i in ranked if s >= top - 100 * CLOSE]
-        if len(tied) < 2:
+        if len(tied) < 2 or self.outside in tied:
             return None
         named = self.subjects.named(question)
         specific = [i for i in tied if named & set(self.entries[i].about)]
