@@ -66,6 +66,7 @@ def test_record_text_cannot_become_slack_markup(engine: Engine) -> None:
         ),
         ("why cant my digitalocean droplet send on 25", "DigitalOcean"),
         ("scaleway smtp blocked?", "Scaleway"),
+        ("port 25 doesn't work from my scaleway instance, is it off by default", "Scaleway"),
     ],
 )
 def test_network_policies_come_with_the_blocked_port_answer(

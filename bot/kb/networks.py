@@ -39,7 +39,8 @@ NETWORK_FIELDS = (
 )
 _BLOCK_WORDS = re.compile(
     r"\b(block\w*|unblock\w*|throttl\w*|restrict\w*|lift\w*|closed|can'?t send|cannot send|"
-    r"can'?t reach|cannot reach|time[ds]? ?out|timing out|dead|goes nowhere|allow\w*|open)\b",
+    r"can'?t reach|cannot reach|time[ds]? ?out|timing out|dead|goes nowhere|allow\w*|open|"
+    r"doesn'?t work|does not work|not working|off by default|disabled by default|remov\w*)\b",
     re.IGNORECASE,
 )
 # Words that ask about a block even of a question about a provider's servers.
