@@ -266,13 +266,11 @@ def test_a_tie_goes_to_the_entry_about_what_the_question_names(engine: Engine) -
     index = {e.id: i for i, e in enumerate(matcher.entries)}
     general, phpmailer = index["smtp-connection-timeout"], index["phpmailer-smtp-connect-failed"]
     laravel = index["laravel-mail-encryption-scheme"]
-    question = "phpmailer cannot reach the smtp host, it just times out"
-    assert matcher._named_in_tie(question, [(47.0, general), (45.0, phpmailer)]) == phpmailer
-    assert matcher._named_in_tie(question, [(47.0, general), (30.0, phpmailer)]) is None
-    assert (
-        matcher._named_in_tie("smtp host times out", [(47.0, general), (45.0, phpmailer)]) is None
-    )
+    named = frozenset({"phpmailer"})
+    assert matcher._named_in_tie(named, [(47.0, general), (45.0, phpmailer)]) == phpmailer
+    assert matcher._named_in_tie(named, [(47.0, general), (30.0, phpmailer)]) is None
+    assert matcher._named_in_tie(frozenset(), [(47.0, general), (45.0, phpmailer)]) is None
     both = [(47.0, phpmailer), (46.0, laravel), (45.0, general)]
-    assert matcher._named_in_tie(question + " in laravel", both) is None
+    assert matcher._named_in_tie(named | {"laravel"}, both) is None
     outside = [(47.0, phpmailer), (46.0, matcher.outside)]
-    assert matcher.outside is not None and matcher._named_in_tie(question, outside) is None
+    assert matcher.outside is not None and matcher._named_in_tie(named, outside) is None

@@ -94,10 +94,11 @@ class Engine:
     def _ask(self, question: str) -> Answer:
         named = self.providers.named_in(question)
         pairs = self.codes.pairs(question, named.id if named else "")
-        coded = self.code_answer(question, pairs)
+        matched = self.matcher.ask(question) if pairs else None
+        coded = self.code_answer(question, pairs, matched)
         if coded is not None:
             quoted = pairs[0][0].quoted_in(question)  # the sender's own words: its reading
-            return coded if quoted else self._about(question) or coded
+            return coded if quoted else self._about(question, matched=matched) or coded
         provider = self.settings_question(question, named)
         network = self.networks.blocking_question(question, servers=provider is not None)
         if network is not None:
@@ -133,15 +134,18 @@ class Engine:
         """One of the entry's phrasings names one of `subjects` ("hmailserver pop3 ssl port")."""
         return any(self.matcher.subjects.named(p) & subjects for p in entry.phrasings)
 
-    def _about(self, question: str, provider: Provider | None = None) -> Answer | None:
-        """The matcher's answer when it is an entry about what the question names (`provider`
-        when given, else any subject it names): a curated entry on a provider's or a server's
-        errors (SES's sandbox 554, Postfix's 454 TLS not available) says more than the bare
-        code's reading."""
+    def _about(
+        self, question: str, provider: Provider | None = None, matched: Answer | None = None
+    ) -> Answer | None:
+        """The matcher's answer (`matched` when already asked) when it is an entry about what
+        the question names (`provider` when given, else any subject it names): a curated
+        entry on a provider's or a server's errors (SES's sandbox 554, Postfix's 454 TLS not
+        available) says more than the bare code's reading."""
         named = {provider.id} if provider else self.matcher.subjects.named(question)
         if not named:
             return None
-        matched = self.matcher.ask(question)
+        if matched is None:
+            matched = self.matcher.ask(question)
         entry = matched.entry
         answered = matched.status == "answered" and entry is not None
         return matched if answered and entry is not None and named & set(entry.about) else None
@@ -156,16 +160,17 @@ class Engine:
         note = f"{network.policy()} {answer.note}".strip()
         return dataclasses.replace(answer, note=note, network=network.id)
 
-    def code_answer(self, question: str, pairs: list[tuple[Code, str]]) -> Answer | None:
-        """The answer for the codes a question names (`CodeIndex.pairs`); a code whose record
-        defers to a curated entry gets that entry."""
+    def code_answer(
+        self, question: str, pairs: list[tuple[Code, str]], matched: Answer | None
+    ) -> Answer | None:
+        """The answer for the codes a question names (`CodeIndex.pairs`): the matcher's answer
+        (`matched`) when it is an entry that declares a code with only a general reading, else
+        the records; a code whose record defers to a curated entry gets that entry."""
         if not pairs:
             return None
         first = pairs[0][0]
-        if not first.provider:
-            explained = self._explained(question, [written for _, written in pairs])
-            if explained is not None:
-                return explained
+        if not first.provider and matched is not None and _declares(matched, pairs):
+            return matched
         auth = (
             not first.quoted_in(question)
             and _AUTH_CODES.intersection(codes_in(question))
@@ -178,16 +183,6 @@ class Engine:
         if answer is None or answer.entry is None:
             return None
         return Answer(question, "answered", 100.0, answer.entry, (), answer.ports)
-
-    def _explained(self, question: str, written: list[str]) -> Answer | None:
-        """The matcher's answer when it is an entry that declares one of the codes `written`
-        ("454 4.7.1 Relay access denied" is Postfix's relay entry, not X.7.1's reading)."""
-        matched = self.matcher.ask(question)
-        entry = matched.entry
-        if matched.status != "answered" or entry is None:
-            return None
-        declared = {general_key(c) for c in entry.codes}
-        return matched if declared.intersection(map(general_key, written)) else None
 
     def settings_question(self, question: str, named: Provider | None) -> Provider | None:
         """The record a question asks the settings of: it names the provider, asks about
@@ -266,3 +261,13 @@ def _names_a_server(question: str, provider: Provider) -> bool:
     named = {host for host, _ in _MAIL_HOST.findall(question.lower())}
     outside_hosts = _MAIL_HOST.sub(" ", question)  # "imap" in imap.fastmail.com asks nothing
     return bool(named & hosts) and bool(_SETTINGS_WORDS.search(outside_hosts))
+
+
+def _declares(matched: Answer, pairs: list[tuple[Code, str]]) -> bool:
+    """`matched` answers with an entry that declares one of the codes found ("454 4.7.1 Relay
+    access denied" is Postfix's relay entry, not X.7.1's reading)."""
+    entry = matched.entry
+    if matched.status != "answered" or entry is None:
+        return False
+    declared = {general_key(c) for c in entry.codes}
+    return any(general_key(written) in declared for _, written in pairs)

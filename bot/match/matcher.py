@@ -305,7 +305,7 @@ class Matcher:
         named = self.subjects.named(text)
         ranked, favourite, detail = self._rank(words, entities, named)
         features = self._features(ranked, favourite, detail, entities, named)
-        return Ranking(ranked, favourite, features)
+        return Ranking(ranked, favourite, features, named)
 
     def _port_question(self, question: str, words: list[str], entities: Entities) -> Answer | None:
         """Bare or near-bare port questions, and questions only about non-mail ports (the
@@ -541,7 +541,7 @@ class Matcher:
         ):
             entry = self.entries[ranked[0][1]]
             return self._answer(question, "answered", top_score, entry, (), entities.ports)
-        named = self._named_in_tie(question, ranked)
+        named = self._named_in_tie(ranking.named, ranked)
         if named is not None and self.decider.sure_but_tied(ranking.features):
             score, entry = next(s for s, i in ranked if i == named), self.entries[named]
             return self._answer(question, "answered", score, entry, (), entities.ports)
@@ -555,16 +555,15 @@ class Matcher:
         )
         return self._answer(question, "ambiguous", top_score, None, suggestions, entities.ports)
 
-    def _named_in_tie(self, question: str, ranked: list[tuple[float, int]]) -> int | None:
+    def _named_in_tie(self, named: frozenset[str], ranked: list[tuple[float, int]]) -> int | None:
         """Of entries tied with the top one (within `CLOSE`), the one about a subject the
-        question names when every other is a general entry: "could not connect to SMTP host
-        in phpmailer" is PHPMailer's entry, not the general timeout one. A tie with the
-        out-of-scope examples is no tie a subject breaks."""
+        question names (`named`) when every other is a general entry: "could not connect to
+        SMTP host in phpmailer" is PHPMailer's entry, not the general timeout one. A tie with
+        the out-of-scope examples is no tie a subject breaks."""
         top = ranked[0][0] if ranked else 0.0
         tied = [i for s, i in ranked if s >= top - 100 * CLOSE]
         if len(tied) < 2 or self.outside in tied:
             return None
-        named = self.subjects.named(question)
         specific = [i for i in tied if named & set(self.entries[i].about)]
         general = [i for i in tied if not self.entries[i].about]
         return (
@@ -691,6 +690,8 @@ class Ranking:
     scores: list[tuple[float, int]]
     favourite: int | None
     features: tuple[float, ...]
+    named: frozenset[str] = frozenset()
+    """The subjects the question names."""
 
 
 def unfitted(kb: KnowledgeBase) -> Matcher:
