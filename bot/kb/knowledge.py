@@ -137,6 +137,10 @@ class KnowledgeBase:
     networks: tuple[Network, ...] = ()
     record_entries: dict[str, Entry] = field(default_factory=dict)
     """Each provider record rendered as an entry (answers, not matcher phrasings)."""
+    ranked_records: dict[str, Entry] = field(default_factory=dict)
+    """The rendered entries of records that curated entries are about, with phrasings made
+    from the provider's name: the matcher ranks them with the entries, so a settings question
+    gets the record and a question on the provider's app passwords gets the entry."""
     subjects: dict[str, tuple[str, ...]] = field(default_factory=dict)
     """What entries can be `about` (postfix, laravel...), each with the names people type."""
     subject_titles: dict[str, str] = field(default_factory=dict)
@@ -254,7 +258,18 @@ def load_with_problems(directory: Path | None = None) -> tuple[KnowledgeBase, li
     rendered = [p.as_entry() for p in providers.values() if p.known]
     kb.record_entries.update((entry.id, entry) for entry in rendered)
     kb.record_entries.update((e.id, e) for c in codes for e in c.as_entries())
+    kb.ranked_records.update((e.id, e) for e in _ranked_records(kb))
     return kb, problems
+
+
+def _ranked_records(kb: KnowledgeBase) -> Iterator[Entry]:
+    """The rendered entries of records with servers and no curated settings entry that some
+    entry is about, phrased with the first name people type for the provider."""
+    contested = {subject for entry in kb.entries.values() for subject in entry.about}
+    for provider in kb.providers.values():
+        if provider.known and not provider.entry and provider.id in contested:
+            names = kb.subjects.get(provider.id) or (provider.name.lower(),)
+            yield provider.ranked_entry(names[0])
 
 
 def _load_networks(

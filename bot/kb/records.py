@@ -8,6 +8,7 @@ an email address or domain, or by the MX hosts a domain's mail goes to.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import re
 from collections.abc import Iterable, Sequence
@@ -49,6 +50,22 @@ HOST = re.compile(r"^(?=.{1,253}$)(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-
 _WORD = re.compile(r"[a-z0-9][a-z0-9.&@-]*[a-z0-9]|[a-z0-9]")
 _ADDRESS_DOMAIN = re.compile(r"@([a-z0-9-]+(?:\.[a-z0-9-]+)+)")
 """The domain of an address, or of `@sky.com` written alone."""
+
+# How people ask a record's settings, for the matcher to rank a record beside the curated
+# entries about the same provider ("fastmail smtp settings" is the record, "fastmail app
+# password access" the entry). `{name}` is the name people type; protocol lines only when
+# the record has servers for the protocol.
+_ASKED = (
+    "{name} smtp settings",
+    "what is the {name} smtp server and port",
+    "server settings to set up {name} in a mail client",
+)
+_ASKED_MAILBOX = ("{name} incoming and outgoing server settings",)
+_ASKED_SENDING = ("{name} smtp relay host and port",)
+_ASKED_BY_PROTOCOL = {
+    "imap": ("{name} imap server name and port",),
+    "pop3": ("{name} pop3 settings",),
+}
 
 PROVIDER_FIELDS = (
     "id",
@@ -174,6 +191,18 @@ class Provider:
             reviewed=self.reviewed,
             file=self.file,
         )
+
+    def ranked_entry(self, name: str) -> Entry:
+        """The rendered entry, about the provider and phrased the ways people ask settings
+        by `name`: the matcher ranks it beside the curated entries about the provider."""
+        protocols = {server.protocol for server in self.servers}
+        asked = [*_ASKED, *(_ASKED_SENDING if self.kind == "sending" else _ASKED_MAILBOX)]
+        for protocol, phrasings in _ASKED_BY_PROTOCOL.items():
+            asked += phrasings if protocol in protocols else ()
+        regions = dict.fromkeys(server.region for server in self.servers if server.region)
+        asked += [f"{{name}} smtp host for the {region} region" for region in regions]
+        alternates = tuple(text.format(name=name) for text in asked)
+        return dataclasses.replace(self.as_entry(), alternates=alternates, about=(self.id,))
 
     def short(self) -> str:
         """One sentence: each protocol's first host and that host's ports."""

@@ -198,7 +198,7 @@ def _digest(kb: KnowledgeBase) -> str:
     code = [(here / name).read_text(encoding="utf-8") for name in _CODE]
     entries = [
         [e.id, e.phrasings, e.ports, e.tags, e.about, e.related, e.short, e.detail]
-        for e in sorted(kb.entries.values(), key=lambda e: e.id)
+        for e in sorted([*kb.entries.values(), *kb.ranked_records.values()], key=lambda e: e.id)
     ]
     blob = [code, entries, list(kb.out_of_scope), sorted(kb.subjects.items()), sorted(kb.ports)]
     return hashlib.sha256(json.dumps(blob, default=str).encode()).hexdigest()[:32]

@@ -179,10 +179,14 @@ class Matcher:
             }
         )
         self.provider_subjects = frozenset(kb.subjects) & frozenset(kb.providers)
-        self.settings_entries = frozenset(p.entry for p in kb.providers.values() if p.entry)
-        """The providers' settings entries (Gmail's, Outlook's): they answer a question naming
-        their provider only when it is about mail settings, not its calendar or licences."""
-        self.entries: list[Entry] = sorted(kb.entries.values(), key=lambda e: e.id)
+        self.settings_entries = frozenset(
+            [p.entry for p in kb.providers.values() if p.entry] + list(kb.ranked_records)
+        )
+        """The providers' settings entries (Gmail's, Outlook's, the records'): they answer a
+        question naming their provider only when it is about mail settings, not its calendar
+        or licences."""
+        ranked = [*kb.entries.values(), *kb.ranked_records.values()]
+        self.entries: list[Entry] = sorted(ranked, key=lambda e: e.id)
         self.outside: int | None = None
         if kb.out_of_scope:
             self.outside = len(self.entries)
@@ -199,7 +203,8 @@ class Matcher:
         examples: list[Example] = []
         phrase_postings: list[dict[str, list[int]]] = []
         for index, entry in enumerate(self.entries):
-            learned, postings = self._index_entry(index, entry, learn)
+            generated = entry.id in kb.ranked_records  # the second opinion learns no templates
+            learned, postings = self._index_entry(index, entry, learn and not generated)
             examples += learned
             phrase_postings.append(postings)
         self.second = trained(examples, len(self.entries), cache_dir) if learn else None
