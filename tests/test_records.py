@@ -126,6 +126,48 @@ def test_other_questions_naming_a_provider_go_to_the_matcher(engine: Engine, que
     assert answer.entry is None or not answer.entry.id.startswith("settings-")
 
 
+@pytest.mark.parametrize(
+    ("question", "entry_id"),
+    [
+        (
+            "fastmail app password: which access do i pick for imap and smtp",
+            "fastmail-app-password-access",
+        ),
+        ("mandrill smtp password is the api key?", "mandrill-smtp-api-key"),
+        ("zeptomail smtp username emailapikey and the token as password?", "zeptomail-smtp-auth"),
+        (
+            "sendgrid ip access management is on, does it apply to smtp too?",
+            "sendgrid-ip-access-management",
+        ),
+        ("fastmail imap and smtp settings for thunderbird", "settings-fastmail"),
+        ("yahoo smtp pls", "settings-yahoo"),
+        ("aol smtp?", "settings-aol"),
+    ],
+)
+def test_a_record_competes_with_the_entries_about_its_provider(
+    engine: Engine, question: str, entry_id: str
+) -> None:
+    """A question on a provider's accounts gets the curated entry about them; one asking for
+    its servers (or naming nothing but the provider and a protocol) gets the record."""
+    answer = engine.ask(question)
+    assert (answer.status, answer.entry and answer.entry.id) == ("answered", entry_id)
+
+
+def test_records_are_ranked_only_where_entries_are_about_their_provider(engine: Engine) -> None:
+    kb = engine.kb
+    contested = {s for e in kb.entries.values() for s in e.about}
+    ranked = kb.ranked_records
+    assert "settings-fastmail" in ranked and "settings-gmx" not in ranked
+    assert {e.about for e in ranked.values()} == {
+        (e.id.removeprefix("settings-"),) for e in ranked.values()
+    }
+    assert all(e.about[0] in contested for e in ranked.values())
+    fastmail = ranked["settings-fastmail"]
+    assert fastmail.short == kb.record_entries["settings-fastmail"].short
+    assert len(fastmail.alternates) >= 5 and all("fastmail" in p for p in fastmail.alternates)
+    assert "settings-fastmail" in {e.id for e in engine.matcher.entries}
+
+
 def test_a_provider_without_reviewed_servers_is_an_honest_no(engine: Engine) -> None:
     answer = engine.ask("what is the zoho imap server")
     assert answer.status == "no_match" and answer.entry is None

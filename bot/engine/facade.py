@@ -15,7 +15,7 @@ from bot.kb.networks import Network, NetworkIndex
 from bot.kb.records import Found, Provider, ProviderIndex, Server
 from bot.match import smalltalk
 from bot.match.answers import MAX_SUGGESTIONS, Answer, PortCard, Suggestion
-from bot.match.matcher import Matcher
+from bot.match.matcher import STOPWORDS, Matcher
 
 # A question naming a provider is about its settings when it says so, or names a protocol,
 # and is not about something the settings do not answer (DNS records, prices, accounts).
@@ -24,6 +24,15 @@ _SETTINGS_WORDS = re.compile(
     r"configur\w*|config|set\s?up|details|credentials|username|app\s+password)\b",
     re.IGNORECASE,
 )
+# Words asking for the servers themselves: the settings table answers, whatever else the
+# question says about the provider's accounts.
+_SERVER_WORDS = re.compile(
+    r"\b(sett?ings?|settigns?|servers?|hosts?|hostnames?|incoming|outgoing|configur\w*|config|"
+    r"set\s?up|details|ports?)\b",
+    re.IGNORECASE,
+)
+_PROTOCOL_WORDS = frozenset("smtp imap pop pop3 mail email e-mail".split())
+_WORD = re.compile(r"[a-z0-9][a-z0-9-]*")
 _NOT_SETTINGS = re.compile(
     r"\b(spf|dkim|dmarc|dns|mx\s+records?|price|pricing|cost|cheaper|plan|invoice|billing|"
     r"dashboard|teammate|unsubscribe|campaign|deliverability|spam|blacklist|blocklist)\b",
@@ -109,10 +118,25 @@ class Engine:
             return self._about(question, provider) or Answer(
                 question, "no_match", 0.0, None, (), (), provider.unknown_note()
             )
+        about = self._curated_about(question, provider)
+        if about is not None:
+            return about
         answer = self.entry_answer(provider.entry_id)
         if answer is None:
             return self.matcher.ask(question)
         return Answer(question, "answered", 100.0, answer.entry, (), answer.ports)
+
+    def _curated_about(self, question: str, provider: Provider) -> Answer | None:
+        """The matcher's answer when it is a curated entry about `provider` rather than the
+        record it ranks beside them ("fastmail app password: which access" is the entry on
+        Fastmail's app passwords, not the settings table). A question asking for servers
+        (settings, hosts, ports, or one of the provider's hosts by name) gets the record."""
+        if provider.entry_id not in self.kb.ranked_records or _asks_servers(question, provider):
+            return None
+        about = self._about(question, provider)
+        if about is None or about.entry is None or about.entry.id == provider.entry_id:
+            return None
+        return about
 
     def _specific(self, answer: Answer) -> Answer:
         """The answer, unless the question is about a subject no entry covers (Zimbra,
@@ -261,6 +285,19 @@ def _names_a_server(question: str, provider: Provider) -> bool:
     named = {host for host, _ in _MAIL_HOST.findall(question.lower())}
     outside_hosts = _MAIL_HOST.sub(" ", question)  # "imap" in imap.fastmail.com asks nothing
     return bool(named & hosts) and bool(_SETTINGS_WORDS.search(outside_hosts))
+
+
+def _asks_servers(question: str, provider: Provider) -> bool:
+    """The question asks for the provider's servers: in so many words, by naming one, or
+    by naming nothing but the provider and a protocol ("yahoo smtp pls")."""
+    text = question.lower()
+    if _SERVER_WORDS.search(_MAIL_HOST.sub(" ", question)):
+        return True
+    if any(server.host in text for server in provider.servers):
+        return True
+    named = {word for name in provider.names for word in _WORD.findall(name)}
+    left = set(_WORD.findall(text)) - named - _PROTOCOL_WORDS - STOPWORDS
+    return not left
 
 
 def _declares(matched: Answer, pairs: list[tuple[Code, str]]) -> bool:
