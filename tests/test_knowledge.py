@@ -158,6 +158,25 @@ def test_out_of_scope_file_is_optional_and_must_be_a_list(kb_dir: Path) -> None:
     assert any("expected a list of questions" in m for m in _messages(kb_dir))
 
 
+def test_out_of_scope_examples_by_topic(kb_dir: Path) -> None:
+    (kb_dir / "out-of-scope.yaml").write_text(
+        'dns:\n  - "how do I publish a DMARC record"\n  - "spf for two senders"\n'
+        'chat:\n  - "lunch plans?"\n  - "spf for two senders"\nbad: "not a list"\n',
+        encoding="utf-8",
+    )
+    kb, problems = knowledge.load_with_problems(kb_dir)
+    assert kb.out_of_scope == (
+        "how do I publish a DMARC record",
+        "spf for two senders",
+        "lunch plans?",
+    )
+    assert kb.out_of_scope_topics["lunch plans?"] == "chat"
+    assert kb.out_of_scope_topics["spf for two senders"] == "dns"
+    messages = "\n".join(str(p) for p in problems)
+    assert "out-of-scope.yaml:chat#2: 'spf for two senders' is listed twice" in messages
+    assert "out-of-scope.yaml:bad: expected a list of questions" in messages
+
+
 def test_subjects_with_and_without_a_kind(kb_dir: Path) -> None:
     (kb_dir / "subjects.yaml").write_text(
         "zimbra: [Zimbra, zmprov]\nem-client: {kind: client, names: [eM Client, emclient]}\n",

@@ -132,6 +132,9 @@ class KnowledgeBase:
     ports: dict[int, PortInfo]
     port_entries: dict[int, str] = field(default_factory=dict)
     out_of_scope: tuple[str, ...] = ()
+    out_of_scope_topics: dict[str, str] = field(default_factory=dict)
+    """Each out-of-scope example's topic (`mailbox administration`), when the file groups
+    them: the matcher indexes each topic as its own class."""
     providers: dict[str, Provider] = field(default_factory=dict)
     codes: tuple[Code, ...] = ()
     networks: tuple[Network, ...] = ()
@@ -237,7 +240,7 @@ def load_with_problems(directory: Path | None = None) -> tuple[KnowledgeBase, li
                 continue
             entries[entry.id] = entry
     problems.extend(_cross_check(entries, ports))
-    outside = _load_out_of_scope(root / OUT_OF_SCOPE_FILE, problems)
+    outside, topics = _load_out_of_scope(root / OUT_OF_SCOPE_FILE, problems)
     table = _load_subjects(root / SUBJECTS_FILE, problems)
     subjects = table.names
     problems.extend(_unknown_subjects(entries.values(), subjects))
@@ -248,6 +251,7 @@ def load_with_problems(directory: Path | None = None) -> tuple[KnowledgeBase, li
         entries=entries,
         ports=ports,
         out_of_scope=outside,
+        out_of_scope_topics=topics,
         subjects=subjects,
         subject_titles=table.titles,
         subject_kinds=table.kinds,
@@ -606,24 +610,33 @@ def _unknown_subjects(
                 yield Problem(entry.file, entry.id, "about", message)
 
 
-def _load_out_of_scope(path: Path, problems: list[Problem]) -> tuple[str, ...]:
-    """The optional list of questions no entry answers."""
+def _load_out_of_scope(
+    path: Path, problems: list[Problem]
+) -> tuple[tuple[str, ...], dict[str, str]]:
+    """The optional questions no entry answers: a list, or lists by topic; and each
+    question's topic."""
     if not path.exists():
-        return ()
+        return (), {}
     data = _read_yaml(path, problems)
     if data is None:
-        return ()
-    if not isinstance(data, list):
-        problems.append(Problem(_rel(path), "", "", "expected a list of questions"))
-        return ()
-    questions = []
-    for index, item in enumerate(data):
-        if isinstance(item, str) and item.strip() and len(item) <= 200:
-            questions.append(item)
-        else:
-            message = "must be a question of 1 to 200 characters"
-            problems.append(Problem(_rel(path), f"#{index + 1}", "", message))
-    return tuple(questions)
+        return (), {}
+    groups = data if isinstance(data, dict) else {"": data}
+    questions: dict[str, str] = {}
+    for topic, items in groups.items():
+        if not isinstance(items, list) or not isinstance(topic, str):
+            message = "expected a list of questions, or lists of questions by topic"
+            problems.append(Problem(_rel(path), str(topic), "", message))
+            continue
+        for index, item in enumerate(items):
+            label = f"{topic}#{index + 1}".lstrip()
+            if isinstance(item, str) and item in questions:
+                problems.append(Problem(_rel(path), label, "", f"{item!r} is listed twice"))
+            elif isinstance(item, str) and item.strip() and len(item) <= 200:
+                questions[item] = topic
+            else:
+                message = "must be a question of 1 to 200 characters"
+                problems.append(Problem(_rel(path), label, "", message))
+    return tuple(questions), {q: t for q, t in questions.items() if t}
 
 
 def _load_ports(path: Path, problems: list[Problem]) -> dict[int, PortInfo]:

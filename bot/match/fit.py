@@ -46,9 +46,9 @@ class _Ranked(Protocol):
 
 class Ranker(Protocol):
     """What a fold needs of a matcher: the ranking of a question, and the entry ids it ranks
-    (`outside`: the index standing for the out-of-scope examples)."""
+    (`outsides`: the indices standing for the out-of-scope examples)."""
 
-    outside: int | None
+    outsides: frozenset[int]
 
     def held_out(self, question: str) -> _Ranked | None: ...
 
@@ -118,7 +118,7 @@ def _outcome(ranker: Ranker, question: str, expected: str | None) -> Outcome:
     if ranking is None or not ranking.scores:
         return Outcome(expected, None, None)
     top_score, top = ranking.scores[0]
-    if top == ranker.outside:
+    if top in ranker.outsides:
         return Outcome(expected, None, None)
     top_id = ranker.entry_id(top)
     runner_up = ranking.scores[1][0] if len(ranking.scores) > 1 else 0.0
@@ -200,7 +200,8 @@ def _digest(kb: KnowledgeBase) -> str:
         [e.id, e.phrasings, e.ports, e.tags, e.about, e.related, e.short, e.detail]
         for e in sorted([*kb.entries.values(), *kb.ranked_records.values()], key=lambda e: e.id)
     ]
-    blob = [code, entries, list(kb.out_of_scope), sorted(kb.subjects.items()), sorted(kb.ports)]
+    outside = [(q, kb.out_of_scope_topics.get(q, "")) for q in kb.out_of_scope]
+    blob = [code, entries, outside, sorted(kb.subjects.items()), sorted(kb.ports)]
     return hashlib.sha256(json.dumps(blob, default=str).encode()).hexdigest()[:32]
 
 

@@ -21,8 +21,8 @@ Pipeline for one question (index, rank, decide):
 5. A second opinion, an averaged perceptron trained on the phrasings (terms, ports and
    question words such as "why" or "which"), nudges the finalists toward its choice.
 6. The knowledge base's out-of-scope examples (DNS records, mailbox admin, other ports...)
-   are indexed like one more entry: when they win, the answer is an honest "outside what I
-   cover".
+   are indexed like entries, one per topic: when one wins, the answer is an honest "outside
+   what I cover".
 7. The decision (`bot.match.decide`) is a logistic model over the ranking's signals, fitted by
    cross-validation over the phrasings (`bot.match.fit`); close runners-up become "did you mean",
    and weak matches an honest no_match with the nearest topics.
@@ -187,10 +187,12 @@ class Matcher:
         or licences."""
         ranked = [*kb.entries.values(), *kb.ranked_records.values()]
         self.entries: list[Entry] = sorted(ranked, key=lambda e: e.id)
-        self.outside: int | None = None
-        if kb.out_of_scope:
-            self.outside = len(self.entries)
-            self.entries.append(_out_of_scope_entry(kb.out_of_scope))
+        topics: dict[str, list[str]] = defaultdict(list)
+        for question in kb.out_of_scope:
+            topics[kb.out_of_scope_topics.get(question, "")].append(question)
+        self.outsides = frozenset(range(len(self.entries), len(self.entries) + len(topics)))
+        """The indices standing for the out-of-scope examples, one per topic."""
+        self.entries += [_out_of_scope_entry(questions) for questions in topics.values()]
         self.phrasings: list[list[_Phrasing]] = []
         self.postings: dict[str, list[tuple[int, float]]] = defaultdict(list)
         self.port_postings: dict[int, list[int]] = defaultdict(list)
@@ -533,7 +535,7 @@ class Matcher:
     def _decide(self, question: str, ranking: Ranking, entities: Entities) -> Answer:
         ranked, favourite = ranking.scores, ranking.favourite
         top_score = ranked[0][0] if ranked else 0.0
-        if ranked and ranked[0][1] == self.outside:
+        if ranked and ranked[0][1] in self.outsides:
             suggestions = self._suggest_from(ranked, limit=MAX_SUGGESTIONS, floor=30.0)
             return self._answer(
                 question, "no_match", top_score, None, suggestions, entities.ports, OUTSIDE_NOTE
@@ -567,7 +569,7 @@ class Matcher:
         the out-of-scope examples is no tie a subject breaks."""
         top = ranked[0][0] if ranked else 0.0
         tied = [i for s, i in ranked if s >= top - 100 * CLOSE]
-        if len(tied) < 2 or self.outside in tied:
+        if len(tied) < 2 or self.outsides.intersection(tied):
             return None
         specific = [i for i in tied if named & set(self.entries[i].about)]
         general = [i for i in tied if not self.entries[i].about]
@@ -584,7 +586,7 @@ class Matcher:
         favourite: int | None,
     ) -> tuple[Suggestion, ...]:
         """Offer the second opinion's choice too, unless nothing supports it."""
-        if favourite is None or favourite == self.outside:
+        if favourite is None or favourite in self.outsides:
             return suggestions
         entry = self.entries[favourite]
         score = next((s for s, i in ranked if i == favourite), 0.0)
@@ -649,7 +651,7 @@ class Matcher:
     ) -> tuple[Suggestion, ...]:
         return tuple(
             Suggestion(self.entries[i], round(s, 1))
-            for s, i in [pair for pair in ranked if pair[1] != self.outside][:limit]
+            for s, i in [pair for pair in ranked if pair[1] not in self.outsides][:limit]
             if s >= floor
         )
 
