@@ -134,7 +134,8 @@ def test_other_questions_naming_a_provider_go_to_the_matcher(engine: Engine, que
             "fastmail-app-password-access",
         ),
         ("mandrill smtp password is the api key?", "mandrill-smtp-api-key"),
-        ("zeptomail smtp username emailapikey and the token as password?", "zeptomail-smtp-auth"),
+        ("zeptomail smtp: is the password the send mail token?", "zeptomail-smtp-auth"),
+        ("icloud imap username: with or without @icloud.com?", "settings-icloud"),
         (
             "sendgrid ip access management is on, does it apply to smtp too?",
             "sendgrid-ip-access-management",
@@ -148,7 +149,7 @@ def test_a_record_competes_with_the_entries_about_its_provider(
     engine: Engine, question: str, entry_id: str
 ) -> None:
     """A question on a provider's accounts gets the curated entry about them; one asking for
-    its servers (or naming nothing but the provider and a protocol) gets the record."""
+    its servers or username (or naming nothing but the provider and a protocol) the record."""
     answer = engine.ask(question)
     assert (answer.status, answer.entry and answer.entry.id) == ("answered", entry_id)
 

@@ -24,11 +24,11 @@ _SETTINGS_WORDS = re.compile(
     r"configur\w*|config|set\s?up|details|credentials|username|app\s+password)\b",
     re.IGNORECASE,
 )
-# Words asking for the servers themselves: the settings table answers, whatever else the
-# question says about the provider's accounts.
+# Words asking for the servers themselves, or the username: the settings table answers,
+# whatever else the question says about the provider's accounts.
 _SERVER_WORDS = re.compile(
     r"\b(sett?ings?|settigns?|servers?|hosts?|hostnames?|incoming|outgoing|configur\w*|config|"
-    r"set\s?up|details|ports?)\b",
+    r"set\s?up|details|ports?|user\s?names?)\b",
     re.IGNORECASE,
 )
 _PROTOCOL_WORDS = frozenset("smtp imap pop pop3 mail email e-mail".split())
@@ -127,16 +127,23 @@ class Engine:
         return Answer(question, "answered", 100.0, answer.entry, (), answer.ports)
 
     def _curated_about(self, question: str, provider: Provider) -> Answer | None:
-        """The matcher's answer when it is a curated entry about `provider` rather than the
-        record it ranks beside them ("fastmail app password: which access" is the entry on
-        Fastmail's app passwords, not the settings table). A question asking for servers
-        (settings, hosts, ports, or one of the provider's hosts by name) gets the record."""
+        """The curated entry about `provider` that the matcher ranks first among the answers
+        about it (its answer, else its suggestions), when that is not the record ranked beside
+        them: "fastmail app password: which access" is the entry on Fastmail's app passwords,
+        not the settings table. A question asking for servers (settings, hosts, ports, or one
+        of the provider's hosts by name) gets the record."""
         if provider.entry_id not in self.kb.ranked_records or _asks_servers(question, provider):
             return None
-        about = self._about(question, provider)
-        if about is None or about.entry is None or about.entry.id == provider.entry_id:
+        matched = self.matcher.ask(question)
+        if matched.status == "answered" and matched.entry is not None:
+            ranked = [Suggestion(matched.entry, matched.score)]
+        else:
+            ranked = list(matched.suggestions)
+        first = next((s for s in ranked if provider.id in s.entry.about), None)
+        if first is None or first.entry.id == provider.entry_id:
             return None
-        return about
+        rows = self.kb.port_rows(first.entry.ports)
+        return Answer(question, "answered", first.score, first.entry, (), rows)
 
     def _specific(self, answer: Answer) -> Answer:
         """The answer, unless the question is about a subject no entry covers (Zimbra,
