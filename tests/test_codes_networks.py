@@ -79,6 +79,23 @@ def test_network_policies_come_with_the_blocked_port_answer(
     assert engine.networks.networks[answer.network].name == network
 
 
+@pytest.mark.parametrize(
+    ("question", "network"),
+    [
+        (
+            "is ec2's port 25 unblock form the same for lightsail, or does lightsail need its own",
+            "amazon-lightsail",
+        ),
+        ("port 25 blocked on my ec2 instance, works on lightsail", "aws-ec2"),
+    ],
+)
+def test_of_two_networks_the_one_asked_about_most_gets_the_policy(
+    engine: Engine, question: str, network: str
+) -> None:
+    blocking = engine.networks.blocking_question(question)
+    assert blocking is not None and blocking.id == network
+
+
 def test_a_network_named_without_a_block_is_left_alone(engine: Engine) -> None:
     answer = engine.ask("how do I set up reverse dns on aws")
     assert not answer.note.startswith("Amazon EC2") and answer.network == ""

@@ -143,10 +143,23 @@ class NetworkIndex:
             return None
         if not (_BLOCK_WORDS.search(text) or _MAIL_PORT_USE.match(text)):
             return None
-        words = _WORD.findall(text.lower())
-        for size in range(min(self._longest, len(words)), 0, -1):
-            for start in range(len(words) - size + 1):
-                found = self._names.get(" ".join(words[start : start + size]))
-                if found:
-                    return self.networks[found]
-        return None
+        named = self._named(_WORD.findall(text.lower()))
+        if not named:
+            return None
+        return self.networks[max(named, key=named.count)]  # the most named; ties: the first
+
+    def _named(self, words: list[str]) -> list[str]:
+        """The ids of the networks `words` name, in order, each name counted once where it
+        stands (the longest name at each position: "amazon lightsail", not "amazon")."""
+        found: list[tuple[int, str]] = []
+        start = 0
+        while start < len(words):
+            for size in range(min(self._longest, len(words) - start), 0, -1):
+                owner = self._names.get(" ".join(words[start : start + size]))
+                if owner:
+                    found.append((start, owner))
+                    start += size
+                    break
+            else:
+                start += 1
+        return [owner for _, owner in found]
