@@ -130,8 +130,8 @@ class Engine:
         """The curated entry about `provider` that the matcher ranks first among the answers
         about it (its answer, else its suggestions), when that is not the record ranked beside
         them: "fastmail app password: which access" is the entry on Fastmail's app passwords,
-        not the settings table. A question asking for servers (settings, hosts, ports, or one
-        of the provider's hosts by name) gets the record."""
+        not the settings table. A question asking for servers or the username (`_asks_servers`)
+        gets the record."""
         if provider.entry_id not in self.kb.ranked_records or _asks_servers(question, provider):
             return None
         matched = self.matcher.ask(question)

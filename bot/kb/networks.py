@@ -151,15 +151,15 @@ class NetworkIndex:
     def _named(self, words: list[str]) -> list[str]:
         """The ids of the networks `words` name, in order, each name counted once where it
         stands (the longest name at each position: "amazon lightsail", not "amazon")."""
-        found: list[tuple[int, str]] = []
+        found: list[str] = []
         start = 0
         while start < len(words):
             for size in range(min(self._longest, len(words) - start), 0, -1):
                 owner = self._names.get(" ".join(words[start : start + size]))
                 if owner:
-                    found.append((start, owner))
+                    found.append(owner)
                     start += size
                     break
             else:
                 start += 1
-        return [owner for _, owner in found]
+        return found
