@@ -17,20 +17,19 @@ from bot.match import smalltalk
 from bot.match.answers import MAX_SUGGESTIONS, Answer, PortCard, Suggestion
 from bot.match.matcher import STOPWORDS, Matcher
 
+# Words asking for a provider's servers: the settings table answers them, whatever else the
+# question says about the provider's accounts (with ports and the username, `_SERVER_WORDS`).
+_SERVER_TERMS = (
+    r"sett?ings?|settigns?|servers?|hosts?|hostnames?|incoming|outgoing|configur\w*|config|"
+    r"set\s?up|details"
+)
 # A question naming a provider is about its settings when it says so, or names a protocol,
 # and is not about something the settings do not answer (DNS records, prices, accounts).
 _SETTINGS_WORDS = re.compile(
-    r"\b(sett?ings?|settigns?|servers?|hosts?|hostnames?|incoming|outgoing|imap|pop3?|smtp|smpt|"
-    r"configur\w*|config|set\s?up|details|credentials|username|app\s+password)\b",
+    rf"\b({_SERVER_TERMS}|imap|pop3?|smtp|smpt|credentials|username|app\s+password)\b",
     re.IGNORECASE,
 )
-# Words asking for the servers themselves, or the username: the settings table answers,
-# whatever else the question says about the provider's accounts.
-_SERVER_WORDS = re.compile(
-    r"\b(sett?ings?|settigns?|servers?|hosts?|hostnames?|incoming|outgoing|configur\w*|config|"
-    r"set\s?up|details|ports?|user\s?names?)\b",
-    re.IGNORECASE,
-)
+_SERVER_WORDS = re.compile(rf"\b({_SERVER_TERMS}|ports?|user\s?names?)\b", re.IGNORECASE)
 _PROTOCOL_WORDS = frozenset("smtp imap pop pop3 mail email e-mail".split())
 _WORD = re.compile(r"[a-z0-9][a-z0-9-]*")
 _NOT_SETTINGS = re.compile(
